@@ -1,0 +1,199 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, webops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read and write a ``.env`` the way python-decouple and systemd ``EnvironmentFile=`` read it.
+
+Every line the caller does not touch is kept byte for byte (comments, blank lines,
+quoting, CRLF endings, a missing final newline). Writes are atomic: a temp file in
+the target's directory, created ``0600``, fsync'd, renamed over the target (the
+symlink's target, never the link), then the directory fsync'd. Error messages name
+lines and variables, never values.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+import stat
+import tempfile
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Characters both decouple (no quoting needed) and systemd read literally when unquoted.
+_SAFE_VALUE_RE = re.compile(r"^[A-Za-z0-9_+/=.,:@%-]*$")
+
+
+class DotEnvError(ValueError):
+    """A .env that cannot be edited safely. Messages hold no values."""
+
+
+def valid_name(name):
+    return bool(_NAME_RE.match(name or ""))
+
+
+def _unquote(value):
+    """Decouple strips quotes only when they match at both ends."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
+def format_value(value):
+    """Render a value so decouple and systemd read back the same string."""
+    if _SAFE_VALUE_RE.match(value):
+        return value
+    if "'" not in value and "\\" not in value and "\n" not in value and "\r" not in value:
+        return "'%s'" % value
+    raise DotEnvError("a value contains quotes, backslashes or newlines together, which decouple "
+                      "and systemd read differently; set it by hand")
+
+
+class DotEnv:
+    """A parsed .env: a list of raw lines plus an index of variable lines."""
+
+    def __init__(self, text, path=None):
+        self.path = path
+        self.newline = "\r\n" if "\r\n" in text else "\n"
+        self.lines = text.splitlines(True)
+        self._index = {}
+        where = " in %s" % path if path else ""
+        for number, line in enumerate(self.lines):
+            stripped = line.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            if stripped.startswith("export ") or stripped.startswith("export\t"):
+                raise DotEnvError("line %d%s starts with 'export ', which python-decouple reads as part of the "
+                                  "variable name; remove the prefix" % (number + 1, where))
+            if "=" not in stripped:
+                raise DotEnvError("line %d%s is neither a comment nor NAME=value; fix or remove it"
+                                  % (number + 1, where))
+            name = stripped.split("=", 1)[0].strip()
+            if not valid_name(name):
+                raise DotEnvError("line %d%s does not start with a valid variable name" % (number + 1, where))
+            if name in self._index:
+                raise DotEnvError("%s is defined twice%s (lines %d and %d); decouple and systemd would read "
+                                  "different values, so remove one" % (name, where, self._index[name] + 1, number + 1))
+            self._index[name] = number
+
+    @classmethod
+    def from_bytes(cls, data, path=None):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DotEnvError("%s is not UTF-8 text (byte %d); python-decouple cannot read it"
+                              % (path or "the .env file", exc.start))
+        return cls(text, path)
+
+    def names(self):
+        return sorted(self._index)
+
+    def __contains__(self, name):
+        return name in self._index
+
+    def get(self, name, default=None):
+        if name not in self._index:
+            return default
+        line = self.lines[self._index[name]].strip()
+        return _unquote(line.split("=", 1)[1].strip())
+
+    def set(self, name, value):
+        """Set a variable; return True when the file text changes."""
+        if not valid_name(name):
+            raise DotEnvError("%r is not a valid variable name" % name)
+        if name in self._index and self.get(name) == value:
+            return False
+        rendered = "%s=%s" % (name, format_value(value))
+        if name in self._index:
+            number = self._index[name]
+            old = self.lines[number]
+            ending = old[len(old.rstrip("\r\n")):]
+            self.lines[number] = rendered + ending
+        else:
+            if self.lines and not self.lines[-1].endswith("\n"):
+                self.lines[-1] += self.newline
+            self._index[name] = len(self.lines)
+            self.lines.append(rendered + self.newline)
+        return True
+
+    def remove(self, name):
+        """Remove a variable; return True when it was there."""
+        if name not in self._index:
+            return False
+        number = self._index.pop(name)
+        del self.lines[number]
+        for other, at in self._index.items():
+            if at > number:
+                self._index[other] = at - 1
+        return True
+
+    def render(self):
+        return "".join(self.lines)
+
+
+def resolve(path):
+    """The real file behind ``path`` (symlinks followed), so the link itself is kept."""
+    return os.path.realpath(path)
+
+
+def read_env_file(path, missing_ok=False):
+    """Parse ``path``. Missing file: an empty DotEnv with ``missing_ok``, else an error."""
+    target = resolve(path)
+    try:
+        with open(target, "rb") as handle:
+            data = handle.read()
+    except (IOError, OSError) as exc:
+        if missing_ok and getattr(exc, "errno", None) == 2:
+            directory = os.path.dirname(target) or "."
+            if not os.path.isdir(directory):
+                raise DotEnvError("the directory %s of %s does not exist; create it first" % (directory, path))
+            return DotEnv("", path)
+        raise DotEnvError("cannot read %s: %s" % (path, exc.strerror or exc))
+    return DotEnv.from_bytes(data, path)
+
+
+def write_atomic(path, text, mode=0o600, owner_uid=None, owner_gid=None):
+    """Atomically replace the file behind ``path`` with ``text``.
+
+    The temp file is created with ``mode`` already applied (never wider), so no
+    reader ever sees a key in a world-readable file, whatever the umask. An existing
+    file's owner and group are kept unless others are given.
+    """
+    target = resolve(path)
+    directory = os.path.dirname(target) or "."
+    try:
+        current = os.stat(target)
+    except OSError:
+        current = None
+    uid = owner_uid if owner_uid is not None else (current.st_uid if current else -1)
+    gid = owner_gid if owner_gid is not None else (current.st_gid if current else -1)
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(target), suffix=".tmp", dir=directory)
+    try:
+        os.fchmod(fd, stat.S_IMODE(mode))
+        if uid != -1 or gid != -1:
+            if os.geteuid() == 0 or uid in (-1, os.geteuid()):
+                os.fchown(fd, uid, gid)
+        data = text.encode("utf-8")
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+        os.close(fd)
+        fd = None
+        os.rename(tmp, target)
+        tmp = None
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    finally:
+        if fd is not None:
+            os.close(fd)
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    return target

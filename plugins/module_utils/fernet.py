@@ -1,0 +1,232 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, webops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fernet key validation, fingerprints and token classification.
+
+Plain Python with no Ansible imports, so it is unit-tested on its own and usable
+from the benchmark. Nothing here ever puts key material or plaintext into an
+exception message: callers pass these messages straight to Ansible results.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import binascii
+import hashlib
+import hmac
+import traceback
+
+try:
+    from cryptography.fernet import Fernet, InvalidToken
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+
+# The texts operators know from the key management guide.
+MSG_NOT_CONFIGURED = "ENCRYPTION_KEY not configured"
+MSG_INVALID_KEY = "Invalid ENCRYPTION_KEY: must be 32 url-safe base64-encoded bytes"
+
+ENCODING_URLSAFE = "urlsafe"
+ENCODING_STANDARD = "standard"
+
+# Classification kinds of a stored value.
+EMPTY = "empty"
+PLAINTEXT = "plaintext"
+UNKNOWN = "unknown"
+KEY = "key"
+
+_FERNET_VERSION = 0x80
+_TOKEN_PREFIX = "gAAAAA"
+# version(1) + timestamp(8) + iv(16) + one AES block(16) + hmac(32)
+_MIN_TOKEN_BYTES = 1 + 8 + 16 + 16 + 32
+
+
+class InvalidKeyError(ValueError):
+    """A key that the application would refuse. The message never holds the key."""
+
+    def __init__(self, reason, name="ENCRYPTION_KEY"):
+        self.reason = reason
+        self.name = name
+        base = MSG_INVALID_KEY.replace("ENCRYPTION_KEY", name)
+        super(InvalidKeyError, self).__init__("%s (%s)" % (base, reason))
+
+
+class MissingKeyError(ValueError):
+    def __init__(self, name="ENCRYPTION_KEY"):
+        self.name = name
+        super(MissingKeyError, self).__init__(MSG_NOT_CONFIGURED.replace("ENCRYPTION_KEY", name))
+
+
+class FernetKey:
+    """A validated key. ``repr`` and ``str`` show only the fingerprint."""
+
+    __slots__ = ("raw", "encoding", "fingerprint", "urlsafe", "_fernet", "_signing_key")
+
+    def __init__(self, raw, encoding):
+        self.raw = raw
+        self.encoding = encoding
+        self.fingerprint = fingerprint_bytes(raw)
+        # The canonical url-safe text, which is what Fernet() is given.
+        self.urlsafe = base64.urlsafe_b64encode(raw).decode("ascii")
+        self._fernet = None
+        self._signing_key = raw[:16]
+
+    def __repr__(self):
+        return "FernetKey(fingerprint=%r, encoding=%r)" % (self.fingerprint, self.encoding)
+
+    __str__ = __repr__
+
+    def __eq__(self, other):
+        return isinstance(other, FernetKey) and hmac.compare_digest(self.raw, other.raw)
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __hash__(self):
+        return hash(self.fingerprint)
+
+    @property
+    def fernet(self):
+        if self._fernet is None:
+            require_cryptography()
+            self._fernet = Fernet(self.urlsafe.encode("ascii"))
+        return self._fernet
+
+    def signs(self, token_bytes):
+        """True when the token's HMAC was made with this key (no decryption)."""
+        mac = hmac.new(self._signing_key, token_bytes[:-32], hashlib.sha256).digest()
+        return hmac.compare_digest(mac, token_bytes[-32:])
+
+    def encrypt(self, plaintext):
+        """Encrypt text, return the token as text."""
+        return self.fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, token):
+        """Decrypt a text token, return text. Raises InvalidToken."""
+        return self.fernet.decrypt(token.encode("ascii")).decode("utf-8")
+
+
+def require_cryptography():
+    if not HAS_CRYPTOGRAPHY:
+        raise ImportError("the Python library 'cryptography' is required (Debian: python3-cryptography)")
+
+
+def fingerprint_bytes(raw):
+    """Short, printable SHA-256 fingerprint of decoded key bytes."""
+    return "sha256:" + hashlib.sha256(raw).hexdigest()[:16]
+
+
+def parse_key(value, name="ENCRYPTION_KEY"):
+    """Validate ``value`` exactly as the application will, and return a FernetKey.
+
+    Accepts url-safe base64 (what Fernet.generate_key() makes) and standard base64
+    with ``+``/``/`` (what ``openssl rand -base64 32`` makes; the app accepts it).
+    Rejects hex keys and anything that does not decode to exactly 32 bytes.
+    """
+    if value is None:
+        raise MissingKeyError(name)
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("ascii")
+        except UnicodeDecodeError:
+            raise InvalidKeyError("not ASCII text", name)
+    text = value.strip()
+    if not text:
+        raise MissingKeyError(name)
+    if len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text):
+        raise InvalidKeyError("looks like a hex key (openssl rand -hex 32); generate a Fernet key instead", name)
+    has_standard = "+" in text or "/" in text
+    has_urlsafe = "-" in text or "_" in text
+    if has_standard and has_urlsafe:
+        raise InvalidKeyError("mixes standard and url-safe base64 alphabets", name)
+    try:
+        if has_standard:
+            raw = base64.b64decode(text.encode("ascii"), validate=True)
+        else:
+            # b64decode with altchars validates the alphabet, urlsafe_b64decode does not.
+            raw = base64.b64decode(text.encode("ascii"), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise InvalidKeyError("not valid base64 (%d characters)" % len(text), name)
+    if len(raw) != 32:
+        raise InvalidKeyError("decodes to %d bytes, not 32" % len(raw), name)
+    return FernetKey(raw, ENCODING_STANDARD if has_standard else ENCODING_URLSAFE)
+
+
+def key_info(value, name="ENCRYPTION_KEY"):
+    """A dict describing a key, safe to return from a module."""
+    try:
+        key = parse_key(value, name)
+    except MissingKeyError as exc:
+        return {"valid": False, "configured": False, "fingerprint": None, "encoding": None, "error": str(exc)}
+    except InvalidKeyError as exc:
+        return {"valid": False, "configured": True, "fingerprint": None, "encoding": None, "error": str(exc)}
+    return {"valid": True, "configured": True, "fingerprint": key.fingerprint, "encoding": key.encoding, "error": None}
+
+
+def generate_key():
+    """A new url-safe Fernet key as text."""
+    require_cryptography()
+    return Fernet.generate_key().decode("ascii")
+
+
+def looks_like_token(value):
+    """The app's own test (``len >= 40`` and the ``gAAAAA`` prefix): such a value is
+    never treated as plaintext, even when it is malformed, so it is never encrypted twice."""
+    return bool(value) and len(value) >= 40 and value.startswith(_TOKEN_PREFIX)
+
+
+def decode_token(value):
+    """Return the token bytes if ``value`` is a well-formed Fernet token, else None."""
+    if not looks_like_token(value):
+        return None
+    try:
+        data = base64.urlsafe_b64decode(value.encode("ascii"))
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        return None
+    if len(data) < _MIN_TOKEN_BYTES or data[0] != _FERNET_VERSION or (len(data) - 57) % 16:
+        return None
+    return data
+
+
+class Keyring:
+    """An ordered list of named keys to classify stored values against."""
+
+    def __init__(self, named_keys):
+        """``named_keys``: iterable of (name, FernetKey)."""
+        self.named = list(named_keys)
+        seen = {}
+        for name, key in self.named:
+            if key.fingerprint in seen:
+                raise ValueError("keys %r and %r are the same key (%s)" % (seen[key.fingerprint], name, key.fingerprint))
+            seen[key.fingerprint] = name
+
+    def signer(self, value):
+        """Classify by HMAC only (fast, no decryption): returns (kind, key_name)."""
+        if value is None or value == "":
+            return EMPTY, None
+        if not looks_like_token(value):
+            return PLAINTEXT, None
+        data = decode_token(value)
+        if data is None:
+            return UNKNOWN, None
+        for name, key in self.named:
+            if key.signs(data):
+                return KEY, name
+        return UNKNOWN, None
+
+    def classify(self, value):
+        """Classify by full decryption: returns (kind, key_name, plaintext_or_None)."""
+        kind, name = self.signer(value)
+        if kind != KEY:
+            return kind, None, None
+        key = dict(self.named)[name]
+        try:
+            return KEY, name, key.decrypt(value)
+        except (InvalidToken, UnicodeDecodeError):
+            # A valid MAC over a body that does not decrypt to text: treat as unreadable.
+            return UNKNOWN, None, None
