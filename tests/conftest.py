@@ -1,0 +1,57 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, webops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fixtures shared by every test suite: the collection on sys.path, a real PostgreSQL, SQLite files."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# `import ansible_collections.webops.encryption...` resolves through the committed link.
+sys.path.insert(0, os.path.join(REPO, "collections"))
+sys.path.insert(0, os.path.join(REPO, "tests", "support"))
+
+from pg_cluster import PgCluster  # noqa: E402  pylint: disable=wrong-import-position
+
+
+@pytest.fixture(scope="session")
+def repo_root():
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One throwaway PostgreSQL cluster for the whole run (real server, loopback only)."""
+    cluster = PgCluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """A fresh, empty database per test; its URL carries the password (scram auth)."""
+    name = pg_server.create_database()
+    yield pg_server.url(name)
+    pg_server.drop_database(name)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    """A fresh SQLite file per test (created on first connect)."""
+    return "sqlite:///" + str(tmp_path / "db.sqlite3")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request):
+    """Runs a test once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("pg_url")
