@@ -22,6 +22,7 @@ import tempfile
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Characters both decouple (no quoting needed) and systemd read literally when unquoted.
 _SAFE_VALUE_RE = re.compile(r"^[A-Za-z0-9_+/=.,:@%-]*$")
+_LINE_RE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 
 
 class DotEnvError(ValueError):
@@ -55,7 +56,9 @@ class DotEnv:
     def __init__(self, text, path=None):
         self.path = path
         self.newline = "\r\n" if "\r\n" in text else "\n"
-        self.lines = text.splitlines(True)
+        # Split on "\n" only: str.splitlines() also breaks at \x0c, \x85, \u2028..., which
+        # decouple and systemd read as part of a value.
+        self.lines = _LINE_RE.findall(text)
         self._index = {}
         where = " in %s" % path if path else ""
         for number, line in enumerate(self.lines):
@@ -81,8 +84,9 @@ class DotEnv:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise DotEnvError("%s is not UTF-8 text (byte %d); python-decouple cannot read it"
-                              % (path or "the .env file", exc.start))
+            raise DotEnvError("%s is not UTF-8 text (line %d, byte %d); python-decouple cannot read it; "
+                              "convert it to UTF-8" % (path or "the .env file", data.count(b"\n", 0, exc.start) + 1,
+                                                       exc.start))
         return cls(text, path)
 
     def names(self):
@@ -140,6 +144,9 @@ def read_env_file(path, missing_ok=False):
     """Parse ``path``. Missing file: an empty DotEnv with ``missing_ok``, else an error."""
     target = resolve(path)
     try:
+        # A FIFO or a device would block or never end: only regular files are read.
+        if os.path.exists(target) and not os.path.isfile(target):
+            raise DotEnvError("%s is not a regular file; give the path of the .env file" % path)
         with open(target, "rb") as handle:
             data = handle.read()
     except (IOError, OSError) as exc:

@@ -16,6 +16,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import os
 import traceback
 
 try:
@@ -169,9 +170,12 @@ def key_info(value, name="ENCRYPTION_KEY"):
 
 
 def generate_key():
-    """A new url-safe Fernet key as text."""
-    require_cryptography()
-    return Fernet.generate_key().decode("ascii")
+    """A new url-safe Fernet key as text.
+
+    The same as ``Fernet.generate_key()`` (url-safe base64 of 32 bytes from
+    ``os.urandom``), without needing cryptography on the host that makes it.
+    """
+    return base64.urlsafe_b64encode(os.urandom(32)).decode("ascii")
 
 
 def looks_like_token(value):
