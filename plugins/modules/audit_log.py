@@ -1,0 +1,194 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, webops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: audit_log
+short_description: Append one JSON line describing a key operation to an audit log
+version_added: 0.1.0
+description:
+  - Appends one JSON object (one line) to O(path) with the UTC time, environment, host, operation, user, outcome,
+    reason, key fingerprints and per-table counts of a key operation, for SOC 2 / HIPAA audit trails.
+  - The file is created with mode C(0600) (an existing file is narrowed to C(0600)); missing parent directories are
+    created with mode C(0700). The line is written with a single C(O_APPEND) write and flushed to disk.
+  - As a defence in depth, any value anywhere in the entry that parses as a Fernet key, or looks like a Fernet token,
+    makes the task fail with nothing written. Pass fingerprints, never keys.
+author:
+  - webops.encryption contributors (@webops)
+options:
+  path:
+    description: The log file.
+    type: path
+    required: true
+  operation:
+    description: What was done, for example V(generate), V(set), V(escrow), V(encrypt), V(rotate), V(verify), V(backup), V(recover).
+    type: str
+    required: true
+  environment:
+    description: The environment the operation concerns (V(dev), V(staging), V(prod), ...).
+    type: str
+  host:
+    description: The inventory host the operation ran for.
+    type: str
+  user:
+    description: Who ran it (the controller user).
+    type: str
+  outcome:
+    description: How it ended, for example V(success), V(failure), V(check), V(refused).
+    type: str
+    default: success
+  reason:
+    description: Why, for example V(routine), V(compromise), V(employee_departure), V(lost_key).
+    type: str
+  fingerprints:
+    description: Key fingerprints by role (V(current), V(old), V(new), ...). Never keys.
+    type: dict
+    default: {}
+  counts:
+    description: Per-table or per-column counts (any JSON-compatible structure of names and numbers).
+    type: raw
+  details:
+    description: Further non-secret facts worth keeping.
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+    description: Builds and checks the entry, writes nothing.
+  diff_mode:
+    support: none
+    description: An appended line has no before and after.
+notes:
+  - Every run appends a line, so the task always reports a change.
+"""
+
+EXAMPLES = r"""
+- name: Record the rotation on the host
+  webops.encryption.audit_log:
+    path: /var/log/webops/key-operations.log
+    operation: rotate
+    environment: prod
+    host: "{{ inventory_hostname }}"
+    user: "{{ lookup('ansible.builtin.pipe', 'id -un') }}"
+    reason: compromise
+    fingerprints:
+      old: sha256:0123456789abcdef
+      new: sha256:fedcba9876543210
+    counts: "{{ rotation.totals }}"
+"""
+
+RETURN = r"""
+entry:
+  description: The entry as written (it never holds key material).
+  type: dict
+  returned: always
+path:
+  description: The log file.
+  type: str
+  returned: always
+"""
+
+import datetime
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.webops.encryption.plugins.module_utils.fernet import looks_like_token, parse_key
+
+MAX_SCAN_DEPTH = 20
+
+
+def key_material_at(value, where="entry", depth=0):
+    """The location of the first value that is a Fernet key or token, or None."""
+    if depth > MAX_SCAN_DEPTH:
+        return where
+    if isinstance(value, dict):
+        for name, item in value.items():
+            found = key_material_at(name, "%s (a name)" % where, depth + 1) or key_material_at(item, "%s.%s" % (where, name), depth + 1)
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = key_material_at(item, "%s[%d]" % (where, index), depth + 1)
+            if found:
+                return found
+    elif isinstance(value, str) and value:
+        if looks_like_token(value.strip()):
+            return where
+        for candidate in (value, value + "="):
+            try:
+                parse_key(candidate)
+            except ValueError:
+                continue
+            return where
+    return None
+
+
+def append_line(path, line, mode=0o600):
+    directory = os.path.dirname(path)
+    if directory and not os.path.isdir(directory):
+        os.makedirs(directory, 0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
+    try:
+        if os.fstat(fd).st_mode & 0o777 != mode:
+            os.fchmod(fd, mode)
+        os.write(fd, line.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            operation=dict(type="str", required=True),
+            environment=dict(type="str"),
+            host=dict(type="str"),
+            user=dict(type="str"),
+            outcome=dict(type="str", default="success"),
+            reason=dict(type="str"),
+            fingerprints=dict(type="dict", default={}),
+            counts=dict(type="raw"),
+            details=dict(type="dict", default={}),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    entry = dict(
+        time=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        environment=params["environment"],
+        host=params["host"],
+        operation=params["operation"],
+        user=params["user"],
+        outcome=params["outcome"],
+        reason=params["reason"],
+        fingerprints=params["fingerprints"],
+        counts=params["counts"],
+        details=params["details"],
+    )
+    where = key_material_at(entry)
+    if where:
+        module.fail_json(msg="refusing to write the audit entry: %s holds what looks like a Fernet key or token; "
+                             "pass fingerprints (webops.encryption.fernet_fingerprint), never keys" % where, path=params["path"])
+    try:
+        line = json.dumps(entry, sort_keys=True, default=str) + "\n"
+    except (TypeError, ValueError) as exc:
+        module.fail_json(msg="the audit entry is not JSON-serialisable: %s" % exc)
+    if not module.check_mode:
+        try:
+            append_line(params["path"], line)
+        except (IOError, OSError) as exc:
+            module.fail_json(msg="cannot append to %s: %s; check the directory exists and is writable (become?)"
+                                 % (params["path"], exc.strerror or exc))
+    module.exit_json(changed=True, entry=entry, path=params["path"])
+
+
+if __name__ == "__main__":
+    main()
