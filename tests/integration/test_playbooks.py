@@ -1,0 +1,219 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, webops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The real playbooks (setup_encryption, rotate_keys, verify_keys, encrypt_secrets) run with
+ansible-playbook against local hosts, each with its own .env, and a real SQLite or PostgreSQL
+database seeded with WebOps-shaped secrets. Judged by tests/support/webops_db.py, which decrypts
+every value on its own. Systemd handlers are proven by the Molecule scenarios."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+import stat
+
+import webops_db
+from playbooks_site import ENV, Environment, fingerprint, step_of
+
+
+def recap_changed(output, host):
+    match = re.search(r"^%s\s+: ok=\d+\s+changed=(\d+)" % re.escape(host), output, re.M)
+    assert match, output[-3000:]
+    return int(match.group(1))
+
+
+def test_a_playbook_refuses_a_missing_or_unknown_env_before_touching_any_host(tmp_path, sqlite_url):
+    site = Environment(tmp_path, sqlite_url, hosts=())
+    env_before, db_before = site.env_bytes(), site.database_state()
+    for playbook in ("rotate_keys.yml", "setup_encryption.yml", "encrypt_secrets.yml", "verify_keys.yml"):
+        result = site.run(playbook, env=None)
+        assert result.returncode != 0, result.stdout
+        assert "Say which environment: -e env=ENV, one of: %s" % ENV in result.stdout
+        assert "db1.%s" % ENV not in result.stdout
+    for wrong in ("prod", "webops_database"):
+        result = site.run("rotate_keys.yml", env=wrong)
+        assert result.returncode != 0
+        assert "'%s' is not an environment of this inventory" % wrong in result.stdout
+        assert "db1.%s" % ENV not in result.stdout
+    assert site.env_bytes() == env_before
+    assert site.database_state() == db_before
+    assert not os.path.exists(site.vault_file(ENV))
+
+
+def test_setup_check_mode_rotation_and_verify_across_hosts(tmp_path, sqlite_url):
+    site = Environment(tmp_path, sqlite_url, hosts=("panel1",))
+    panel = "panel1.%s" % ENV
+
+    # setup --check on the fresh environment writes nothing: no .env, no row, no vault file.
+    env_before, db_before = site.env_bytes(), site.database_state()
+    result = site.run("setup_encryption.yml", check=True)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert re.search(r"core_webhook\.secret: 12 rows, 10 already encrypted, 2 newly encrypted", result.stdout)
+    assert site.env_bytes() == env_before and site.database_state() == db_before
+    assert not os.path.exists(site.vault_file(ENV))
+
+    # Setup adopts the key the hosts share, escrows it, encrypts the legacy plaintext secrets.
+    result = site.run("setup_encryption.yml")
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert site.vault_data()["webops_encryption_key"] == site.first_key
+    census = webops_db.census(sqlite_url, [site.first_key])
+    assert all("plain" not in counts for counts in census.values()), census
+    assert webops_db.digest(sqlite_url, [site.first_key], include_unknown=False) == site.digest
+
+    # Idempotent: a second setup changes nothing anywhere.
+    env_before, db_before = site.env_bytes(), site.database_state()
+    result = site.run("setup_encryption.yml")
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert recap_changed(result.stdout, panel) == 0 and recap_changed(result.stdout, "db1.%s" % ENV) == 0
+    assert site.env_bytes() == env_before and site.database_state() == db_before
+
+    # --check reports the counts and writes nothing: not the .env files, the rows or the vault.
+    vault_before = open(site.vault_file(ENV), "rb").read()
+    result = site.run("rotate_keys.yml", check=True)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "would rotate (check mode, nothing written)" in result.stdout
+    assert re.search(r"core_webhook\.secret: 12 rows, 12 rotated", result.stdout), result.stdout[-3000:]
+    assert site.env_bytes() == env_before
+    assert site.database_state() == db_before
+    assert open(site.vault_file(ENV), "rb").read() == vault_before
+
+    # The rotation: every column under one new key, both hosts' .env hold only it, settings kept.
+    result = site.run("rotate_keys.yml")
+    assert result.returncode == 0, result.stdout[-4000:]
+    new_key = site.assert_rotated_to_current()
+    assert new_key != site.first_key
+    assert "%s -> %s" % (fingerprint(site.first_key), fingerprint(new_key)) in result.stdout
+    history = site.vault_data()["webops_encryption_key_history"]
+    assert [entry["key"] for entry in history] == [site.first_key]
+    for host in site.hosts:
+        backup = site.env_file(ENV, host) + ".before-rotation-" + fingerprint(new_key).split(":")[1]
+        assert stat.S_IMODE(os.stat(backup).st_mode) == 0o600
+        assert open(backup, "rb").read() == env_before[host]
+
+    # verify_keys: one key everywhere, every value opens with it.
+    result = site.run("verify_keys.yml")
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "every host holds %s" % fingerprint(new_key) in result.stdout
+    assert re.search(r"core_webhook\.secret: 12 rows: 12 under the current key", result.stdout), result.stdout[-3000:]
+
+
+def test_a_rerun_resumes_after_a_failure_at_every_step(tmp_path, sqlite_url):
+    """Crash after step 1, re-run and crash after step 2, ... after step 6, then re-run to the end.
+
+    Each run starts from the state the previous crash left, so every step's leftover state is
+    resumed once; after each crash every value still opens with a key a .env and the vault hold,
+    and from step 3 on the escrowed new key never changes."""
+    site = Environment(tmp_path, sqlite_url, hosts=())
+    host = "db1.%s" % ENV
+    assert site.run("setup_encryption.yml").returncode == 0
+    escrowed = None
+    for step in range(1, 7):
+        result = site.run("rotate_keys.yml", webops_rotation_fail_after_step=step)
+        assert result.returncode != 0
+        assert step_of(result.stdout) == step, result.stdout[-4000:]
+        assert "Fault injected after step %d" % step in result.stdout
+        assert "resume with the same command" in result.stdout
+        site.assert_nothing_lost()
+        vault = site.vault_data()
+        values = site.env_values(host)
+        assert vault["webops_encryption_key"] == site.first_key
+        if step <= 2:
+            assert "webops_encryption_key_next" not in vault
+            assert values["ENCRYPTION_KEY"] == site.first_key and "OLD_ENCRYPTION_KEY" not in values
+            continue
+        escrowed = escrowed or vault["webops_encryption_key_next"]
+        assert vault["webops_encryption_key_next"] == escrowed, "a second new key was made mid-rotation"
+        if step == 3:
+            assert values["ENCRYPTION_KEY"] == site.first_key and "OLD_ENCRYPTION_KEY" not in values
+        elif step in (4, 5):
+            assert values["ENCRYPTION_KEY"] == escrowed and values["OLD_ENCRYPTION_KEY"] == site.first_key
+        else:
+            assert values["ENCRYPTION_KEY"] == escrowed and "OLD_ENCRYPTION_KEY" not in values
+        if step >= 5:
+            assert webops_db.not_under(sqlite_url, escrowed) == []
+    result = site.run("rotate_keys.yml")
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert site.assert_rotated_to_current() == escrowed
+
+
+def test_rotation_on_postgresql_resumes_and_rotates_again(tmp_path, pg_url):
+    site = Environment(tmp_path, pg_url, hosts=())
+    assert site.run("setup_encryption.yml").returncode == 0
+
+    # A crash after both keys are written, before any row moved: the re-run finishes the job.
+    result = site.run("rotate_keys.yml", webops_rotation_fail_after_step=4)
+    assert result.returncode != 0 and step_of(result.stdout) == 4
+    assert "OLD_ENCRYPTION_KEY=%s" % fingerprint(site.first_key) in result.stdout
+    site.assert_nothing_lost()
+    # Worst case: the vault lost the escrowed key too (restored from an older copy). The re-run
+    # takes the new key from the hosts' .env (ENCRYPTION_KEY next to OLD_ENCRYPTION_KEY), escrows it again.
+    vault = site.vault_data()
+    new_key = vault.pop("webops_encryption_key_next")
+    vault.pop("webops_encryption_key_next_created", None)
+    site.write_vault(ENV, vault)
+    result = site.run("rotate_keys.yml")
+    assert result.returncode == 0, result.stdout[-4000:]
+    first_rotation = site.assert_rotated_to_current()
+    assert first_rotation == new_key
+
+    # A second rotation starts from the first one's key and works the same way.
+    result = site.run("rotate_keys.yml")
+    assert result.returncode == 0, result.stdout[-4000:]
+    second_rotation = site.assert_rotated_to_current()
+    assert second_rotation not in (first_rotation, site.first_key)
+    history = [entry["key"] for entry in site.vault_data()["webops_encryption_key_history"]]
+    assert history == [site.first_key, first_rotation]
+
+
+def test_rotation_refuses_values_no_key_opens_and_changes_nothing(tmp_path, sqlite_url):
+    site = Environment(tmp_path, sqlite_url, hosts=(), unknown=2)
+    site.write_vault(ENV, {"webops_encryption_key": site.first_key})
+    env_before, db_before = site.env_bytes(), site.database_state()
+
+    # encrypt_secrets --check is the guide's dry run: the counts, and nothing written.
+    result = site.run("encrypt_secrets.yml", check=True)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert re.search(r"core_two_factor_auth\.secret: 12 rows, 10 already encrypted, 2 newly encrypted", result.stdout)
+    assert "would encrypt (check mode, nothing written)" in result.stdout
+    assert site.database_state() == db_before
+    result = site.run("rotate_keys.yml")
+    assert result.returncode != 0
+    assert step_of(result.stdout) == 1
+    assert "core_webhook" in result.stdout and "No .env and no database value changed yet" in result.stdout
+    assert site.env_bytes() == env_before and site.database_state() == db_before
+    assert "webops_encryption_key_next" not in site.vault_data()
+    failures = [line for line in site.log_lines() if line.get("operation") == "rotate"]
+    assert failures and failures[-1].get("outcome") == "failure", failures
+
+
+def test_setup_generates_one_key_for_the_environment_and_never_splits_it(tmp_path, sqlite_url):
+    site = Environment(tmp_path, sqlite_url, hosts=("panel1",), users=0)
+    for host in site.hosts:
+        with open(site.env_file(ENV, host), "w") as handle:
+            handle.write("DATABASE_URL=%s\nDEBUG=False\n" % sqlite_url)
+
+    # No key anywhere: one key is generated for the environment, escrowed, given to every host.
+    result = site.run("setup_encryption.yml")
+    assert result.returncode == 0, result.stdout[-4000:]
+    key = site.vault_data()["webops_encryption_key"]
+    for host in site.hosts:
+        values = site.env_values(host)
+        assert values == {"DATABASE_URL": sqlite_url, "DEBUG": "False", "ENCRYPTION_KEY": key}
+        assert stat.S_IMODE(os.stat(site.env_file(ENV, host)).st_mode) == 0o600
+
+    # A host holding another key: setup names both fingerprints and writes nothing.
+    other = site.first_key
+    panel_env = site.env_file(ENV, "panel1.%s" % ENV)
+    with open(panel_env) as handle:
+        text = handle.read().replace(key, other)
+    with open(panel_env, "w") as handle:
+        handle.write(text)
+    env_before, vault_before = site.env_bytes(), open(site.vault_file(ENV), "rb").read()
+    result = site.run("setup_encryption.yml")
+    assert result.returncode != 0
+    assert fingerprint(key) in result.stdout and fingerprint(other) in result.stdout
+    assert "Nothing was written" in result.stdout
+    assert site.env_bytes() == env_before
+    assert open(site.vault_file(ENV), "rb").read() == vault_before
