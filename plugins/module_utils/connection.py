@@ -1,0 +1,134 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, webops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the database modules share: the connection/column argument spec (documented once in
+doc_fragments/connection.py), reading DATABASE_URL and keys from the app's .env, and turning
+engine errors into module failures."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from urllib.parse import unquote, urlsplit
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.webops.encryption.plugins.module_utils import columns as columns_utils
+from ansible_collections.webops.encryption.plugins.module_utils import db as db_utils
+from ansible_collections.webops.encryption.plugins.module_utils import engine
+from ansible_collections.webops.encryption.plugins.module_utils import fernet as fernet_utils
+from ansible_collections.webops.encryption.plugins.module_utils.dotenv import DotEnvError, read_env_file
+
+CURRENT_KEY_NAME = "ENCRYPTION_KEY"
+OLD_KEY_NAME = "OLD_ENCRYPTION_KEY"
+
+
+def connection_argument_spec():
+    return dict(
+        database_url=dict(type="str", no_log=True),
+        env_file=dict(type="path"),
+        profile=dict(type="str", default="webops", choices=list(columns_utils.PROFILES)),
+        columns=dict(type="list", elements="dict", default=[], options=dict(
+            table=dict(type="str", required=True),
+            column=dict(type="str", required=True),
+            pk=dict(type="str", default="id"),
+            where=dict(type="str"),
+            json_keys=dict(type="str", no_log=False),
+            on_lost=dict(type="str", default=columns_utils.ON_LOST_CLEAR, choices=list(columns_utils.ON_LOST_CHOICES)),
+        )),
+        batch_size=dict(type="int", default=1000),
+    )
+
+
+CONNECTION_REQUIRED_ONE_OF = [("database_url", "env_file")]
+
+
+class DatabaseTask:
+    """The connection side of one module run: DATABASE_URL, keys from .env, column specs."""
+
+    def __init__(self, module):
+        self.module = module
+        if not fernet_utils.HAS_CRYPTOGRAPHY:
+            module.fail_json(msg=missing_required_lib("cryptography"), exception=fernet_utils.CRYPTOGRAPHY_IMPORT_ERROR)
+        params = module.params
+        self.env = None
+        if params["env_file"]:
+            try:
+                self.env = read_env_file(params["env_file"])
+            except DotEnvError as exc:
+                module.fail_json(msg=str(exc))
+        self.url = params["database_url"] or self.env_value("DATABASE_URL")
+        if not self.url:
+            module.fail_json(msg="no database: give database_url, or env_file whose DATABASE_URL is set (%s has none)"
+                             % params["env_file"])
+        if self.url.split(":", 1)[0].lower().startswith("postgres") and not db_utils.HAS_PSYCOPG:
+            module.fail_json(msg=missing_required_lib(db_utils.PSYCOPG_LIBRARY), exception=db_utils.PSYCOPG_IMPORT_ERROR)
+        try:
+            self.specs = columns_utils.resolve(params["profile"], params["columns"])
+        except columns_utils.ColumnSpecError as exc:
+            module.fail_json(msg=str(exc))
+
+    def env_value(self, name):
+        """A value from env_file; it gets the same output masking as a no_log option."""
+        value = self.env.get(name) if self.env is not None else None
+        if value and name == "DATABASE_URL":
+            # Only the password is secret (a SQLite path is not, and the result names the database).
+            password = urlsplit(value).password
+            if password:
+                self.module.no_log_values.update((value, password, unquote(password)))
+        elif value:
+            self.module.no_log_values.add(value)
+        return value
+
+    def key(self, option, env_name, required=True):
+        """The key from ``option`` if given, else ``env_name`` from env_file, parsed; None if absent and not required."""
+        value = self.module.params.get(option)
+        source = option
+        if not value and self.env is not None:
+            value = self.env_value(env_name)
+            source = "%s in %s" % (env_name, self.module.params["env_file"])
+        if not value:
+            if not required:
+                return None
+            where = " or %s in env_file" % env_name if env_name else ""
+            self.module.fail_json(msg="%s not configured: give %s%s" % (env_name or option, option, where))
+        try:
+            return fernet_utils.parse_key(value, env_name or option)
+        except ValueError as exc:
+            self.module.fail_json(msg="%s (from %s)" % (exc, source))
+
+    def keys(self, option, env_name):
+        """A list option of keys, else [env_name] from env_file when it is set there, else []."""
+        values = self.module.params.get(option)
+        if values:
+            parsed = []
+            for index, value in enumerate(values):
+                try:
+                    parsed.append(fernet_utils.parse_key(value, "%s[%d]" % (option, index)))
+                except ValueError as exc:
+                    self.module.fail_json(msg=str(exc))
+            return parsed
+        found = self.key(option, env_name, required=False) if self.env is not None else None
+        return [found] if found is not None else []
+
+    def run(self, operation, **extra_result):
+        """Open the database, run ``operation(db, specs)`` and exit with its result."""
+        module = self.module
+        try:
+            with db_utils.connect(self.url) as db:
+                result = operation(db, self.specs)
+        except engine.UnknownTokens as exc:
+            module.fail_json(msg=str(exc), unknown=exc.details, database=self.database, **extra_result)
+        except engine.ColumnTooNarrow as exc:
+            module.fail_json(msg=str(exc), too_narrow=exc.details, database=self.database, **extra_result)
+        except engine.EngineError as exc:
+            module.fail_json(msg=str(exc), database=self.database, **extra_result)
+        except ImportError as exc:
+            module.fail_json(msg=str(exc))
+        result.update(extra_result)
+        result["database"] = self.database
+        return result
+
+    @property
+    def database(self):
+        return db_utils.describe_url(self.url)

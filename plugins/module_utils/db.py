@@ -1,0 +1,492 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, webops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Two small database adapters (SQLite through the stdlib, PostgreSQL through psycopg 3 or
+psycopg2) behind one interface the engine uses:
+
+    with connect(url) as db:
+        with db.lock():                              # one run per database, or LockHeld
+            info = db.column_info(spec)              # type, width, pk type; checks `where`
+            for rows in db.iter_batches(spec, 1000): # keyset pagination: [(pk, value), ...]
+                db.update_batch(spec, [(pk, old, new), ...])   # one transaction, guarded by old
+
+Identifiers come from validated ColumnSpecs and are quoted; values only ever travel as
+parameters. Error messages carry the driver's primary message only: PostgreSQL's DETAIL
+lines can quote row values (``Key (secret)=(...) already exists``), which may be secrets.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import hashlib
+import os
+import re
+import sqlite3
+import struct
+import traceback
+
+from urllib.parse import unquote, urlsplit
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on POSIX
+    fcntl = None
+
+try:
+    import psycopg
+    PSYCOPG_IMPORT_ERROR = None
+except ImportError:
+    psycopg = None
+    PSYCOPG_IMPORT_ERROR = traceback.format_exc()
+
+if psycopg is None:
+    try:
+        import psycopg2
+    except ImportError:
+        psycopg2 = None
+    else:
+        PSYCOPG_IMPORT_ERROR = None
+else:
+    psycopg2 = None
+
+from ansible_collections.webops.encryption.plugins.module_utils.columns import quote_identifier
+
+HAS_PSYCOPG = psycopg is not None or psycopg2 is not None
+# The name missing_required_lib() shows, and what to install.
+PSYCOPG_LIBRARY = "psycopg (3) or psycopg2"
+
+# pg_try_advisory_lock() takes a bigint: a stable one derived from the collection's name.
+ADVISORY_LOCK_ID = struct.unpack(">q", hashlib.sha256(b"webops.encryption engine").digest()[:8])[0]
+
+_PG_INT_TYPES = ("int2", "int4", "int8")
+# Keyset pagination walks the table by pk: equal values at a batch boundary would be skipped.
+_NOT_UNIQUE = ("%s.%s is neither the primary key nor covered by a unique index, so the table cannot be walked by it; "
+               "give a unique column as pk")
+_PG_TEXT_TYPES = ("varchar", "text", "bpchar")
+_PG_JSON_TYPES = ("json", "jsonb")
+
+
+class EngineError(Exception):
+    """Base of every error the engine raises; messages are safe to show (no keys, tokens or plaintexts)."""
+
+
+class DatabaseError(EngineError):
+    """A database problem, described without row values or connection secrets."""
+
+
+class LockHeld(EngineError):
+    """Another run holds the engine lock on this database."""
+
+
+class ColumnInfo:
+    __slots__ = ("data_type", "max_length", "pk_type", "is_json_type")
+
+    def __init__(self, data_type, max_length, pk_type, is_json_type=False):
+        self.data_type = data_type        # e.g. 'varchar', 'text', 'jsonb', or SQLite's declared type
+        self.max_length = max_length      # enforced character limit, or None
+        self.pk_type = pk_type            # 'bigint' | 'text' | 'uuid' (the array cast for PostgreSQL)
+        self.is_json_type = is_json_type  # PostgreSQL json/jsonb: read as text, written back as JSON
+
+
+def _mask(text, secrets):
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "********")
+    return text
+
+
+def describe_url(url):
+    """A printable form of a DATABASE_URL: scheme, host, port and database, never the password."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        return url.split("?", 1)[0]
+    host = parts.hostname or "localhost"
+    port = ":%s" % parts.port if parts.port else ""
+    user = "%s@" % unquote(parts.username) if parts.username else ""
+    return "%s://%s%s%s%s" % (parts.scheme, user, host, port, parts.path)
+
+
+def connect(url, connect_timeout=10):
+    """Open an adapter for a DATABASE_URL (``sqlite:////abs/path`` or ``postgresql://user:pass@host:port/db``)."""
+    if not isinstance(url, str) or not url:
+        raise DatabaseError("no database URL: give database_url, or env_file with DATABASE_URL in it")
+    scheme = url.split(":", 1)[0].lower()
+    if scheme == "sqlite":
+        return SQLiteAdapter(url)
+    if scheme in ("postgresql", "postgres", "pgsql"):
+        return PostgresAdapter(url, connect_timeout=connect_timeout)
+    raise DatabaseError("unsupported DATABASE_URL scheme %r: use sqlite:////absolute/path or "
+                        "postgresql://user:password@host:port/dbname" % scheme)
+
+
+class Adapter:
+    kind = None
+    placeholder = "%s"
+
+    def __init__(self, url):
+        self.description = describe_url(url)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        raise NotImplementedError
+
+    def _fetch(self, sql, params=()):
+        raise NotImplementedError
+
+    # -- helpers shared by both adapters -------------------------------------------------------
+    def _select_sql(self, spec, info, first):
+        value = quote_identifier(spec.column) + ("::text" if info.is_json_type else "")
+        conditions = [] if first else ["%s > %s" % (quote_identifier(spec.pk), self.placeholder)]
+        if spec.where:
+            # psycopg reads every % of a query with parameters as a placeholder.
+            conditions.append("(%s)" % (spec.where.replace("%", "%%") if self.placeholder == "%s" else spec.where))
+        return "SELECT %s, %s FROM %s%s ORDER BY %s LIMIT %s" % (
+            quote_identifier(spec.pk), value, quote_identifier(spec.table),
+            " WHERE " + " AND ".join(conditions) if conditions else "",
+            quote_identifier(spec.pk), self.placeholder)
+
+    def iter_batches(self, spec, info, batch_size):
+        """Yield lists of (pk, value) in primary-key order: keyset pagination, never OFFSET,
+        at most ``batch_size`` rows in memory, each SELECT its own short transaction."""
+        last = None
+        while True:
+            if last is None:
+                rows = self._fetch(self._select_sql(spec, info, True), (batch_size,))
+            else:
+                rows = self._fetch(self._select_sql(spec, info, False), (last, batch_size))
+            if not rows:
+                return
+            yield rows
+            if len(rows) < batch_size:
+                return
+            last = rows[-1][0]
+
+
+class SQLiteAdapter(Adapter):
+    kind = "sqlite"
+    placeholder = "?"
+
+    def __init__(self, url):
+        super(SQLiteAdapter, self).__init__(url)
+        if not url.startswith("sqlite:///"):
+            raise DatabaseError("a SQLite DATABASE_URL looks like sqlite:////absolute/path/db.sqlite3")
+        path = unquote(url[len("sqlite:///"):].split("?", 1)[0])
+        if not os.path.isabs(path):
+            raise DatabaseError("SQLite path in DATABASE_URL must be absolute (sqlite:////absolute/path/db.sqlite3)")
+        if not os.path.isfile(path):
+            raise DatabaseError("SQLite database %s does not exist" % path)
+        self.path = path
+        self._lock_fd = None
+        try:
+            # mode=rw: never create an empty database because of a typo in the path.
+            self.conn = sqlite3.connect("file:%s?mode=rw" % path.replace("?", "%3f").replace("#", "%23"),
+                                        uri=True, isolation_level=None, timeout=30)
+        except sqlite3.Error as exc:
+            raise DatabaseError("cannot open SQLite database %s: %s" % (path, exc))
+
+    def close(self):
+        # Close the connection before the lock file descriptor: closing any descriptor of
+        # the database file drops the POSIX locks SQLite holds on it in this process.
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _fetch(self, sql, params=()):
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise DatabaseError("SQLite: %s" % exc)
+
+    def lock(self):
+        return _SQLiteLock(self)
+
+    def column_info(self, spec):
+        rows = self._fetch("PRAGMA table_info(%s)" % quote_identifier(spec.table))
+        if not rows:
+            raise DatabaseError("table %s does not exist in %s" % (spec.table, self.description))
+        types = dict((row[1], row[2] or "") for row in rows)
+        for name in (spec.column, spec.pk):
+            if name not in types:
+                raise DatabaseError("column %s.%s does not exist in %s" % (spec.table, name, self.description))
+        primary = [row[1] for row in sorted(rows, key=lambda row: row[5]) if row[5]]
+        if primary != [spec.pk] and not self._has_unique_index(spec):
+            raise DatabaseError(_NOT_UNIQUE % (spec.table, spec.pk))
+        # Let SQLite parse the operator's condition now, before anything is written.
+        if spec.where:
+            self._fetch("SELECT 1 FROM %s WHERE (%s) LIMIT 0" % (quote_identifier(spec.table), spec.where))
+        # SQLite ignores declared widths: nothing is ever too narrow.
+        return ColumnInfo(types[spec.column].lower(), None, "any")
+
+    def _has_unique_index(self, spec):
+        for _seq, name, unique, _origin, partial in self._fetch("PRAGMA index_list(%s)" % quote_identifier(spec.table)):
+            if unique and not partial:
+                if [row[2] for row in self._fetch("PRAGMA index_info(%s)" % quote_identifier(name))] == [spec.pk]:
+                    return True
+        return False
+
+    def _write(self, sql, params_seq):
+        cur = self.conn.cursor()
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur.executemany(sql, params_seq)
+                count = cur.rowcount
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            return cur, count
+        except sqlite3.Error as exc:
+            raise DatabaseError("SQLite: %s" % exc)
+
+    def _commit(self, cur):
+        try:
+            cur.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise DatabaseError("SQLite: %s" % exc)
+
+    def update_batch(self, spec, info, rows, before_commit=None):
+        """rows: [(pk, old, new)]. One transaction; a row whose value changed since it was read
+        is left alone (the guard on the old value). Returns the number of rows written."""
+        sql = "UPDATE %s SET %s = ? WHERE %s = ? AND %s = ?" % (
+            quote_identifier(spec.table), quote_identifier(spec.column), quote_identifier(spec.pk), quote_identifier(spec.column))
+        cur, count = self._write(sql, [(new, pk, old) for pk, old, new in rows])
+        return self._finish(cur, count, before_commit)
+
+    def delete_batch(self, spec, info, rows, before_commit=None):
+        """rows: [(pk, old)]. Deletes rows still holding ``old``."""
+        sql = "DELETE FROM %s WHERE %s = ? AND %s = ?" % (
+            quote_identifier(spec.table), quote_identifier(spec.pk), quote_identifier(spec.column))
+        cur, count = self._write(sql, [(pk, old) for pk, old in rows])
+        return self._finish(cur, count, before_commit)
+
+    def _finish(self, cur, count, before_commit):
+        try:
+            if before_commit is not None:
+                before_commit(count)
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        self._commit(cur)
+        return count
+
+
+class _SQLiteLock:
+    """flock() on the database file for the whole run: a second run fails at once. Each batch
+    also takes BEGIN IMMEDIATE, so the app's own writers queue behind a batch, not a run."""
+
+    def __init__(self, adapter):
+        self.adapter = adapter
+
+    def __enter__(self):
+        if fcntl is None:
+            return self
+        adapter = self.adapter
+        if adapter._lock_fd is None:
+            adapter._lock_fd = os.open(adapter.path, os.O_RDONLY)
+        try:
+            fcntl.flock(adapter._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except (IOError, OSError) as exc:
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise LockHeld("another webops.encryption run is working on %s (file lock held); wait for it to "
+                               "finish, then run again" % adapter.path)
+            raise DatabaseError("cannot lock %s: %s" % (adapter.path, exc.strerror))
+        return self
+
+    def __exit__(self, *exc_info):
+        if fcntl is not None and self.adapter._lock_fd is not None:
+            fcntl.flock(self.adapter._lock_fd, fcntl.LOCK_UN)
+
+
+class PostgresAdapter(Adapter):
+    kind = "postgresql"
+
+    def __init__(self, url, connect_timeout=10):
+        super(PostgresAdapter, self).__init__(url)
+        if not HAS_PSYCOPG:
+            raise ImportError("the Python library psycopg (3) or psycopg2 is required for PostgreSQL "
+                              "(Debian: python3-psycopg2)")
+        parts = urlsplit(url)
+        # Strings that must never appear in an error message.
+        self._secrets = [url, parts.password, unquote(parts.password or "")]
+        url = "postgresql" + url[url.index(":"):]
+        try:
+            if psycopg is not None:
+                self.conn = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout)
+            else:
+                self.conn = psycopg2.connect(url, connect_timeout=connect_timeout)
+                self.conn.autocommit = True
+        except Exception as exc:  # the drivers raise several kinds here; all get masked
+            raise DatabaseError("cannot connect to %s: %s" % (self.description, self._message(exc)))
+        self._locked = False
+
+    def _message(self, exc):
+        diag = getattr(exc, "diag", None)
+        primary = getattr(diag, "message_primary", None) if diag is not None else None
+        text = primary or str(exc).strip().split("\n")[0]
+        return _mask(text, self._secrets)
+
+    def close(self):
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            finally:
+                self.conn = None
+
+    def _execute(self, sql, params=None):
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql, params)
+        except Exception as exc:
+            cur.close()
+            raise self._error(exc)
+        return cur
+
+    def _error(self, exc):
+        if isinstance(exc, DatabaseError):
+            return exc
+        if psycopg is not None and isinstance(exc, psycopg.Error) or psycopg2 is not None and isinstance(exc, psycopg2.Error):
+            lost = getattr(self.conn, "closed", False)
+            suffix = " (connection lost: committed batches are complete; run again to finish)" if lost else ""
+            return DatabaseError("PostgreSQL: %s%s" % (self._message(exc), suffix))
+        return exc
+
+    def _fetch(self, sql, params=None):
+        cur = self._execute(sql, params)
+        try:
+            return cur.fetchall()
+        finally:
+            cur.close()
+
+    def lock(self):
+        return _PostgresLock(self)
+
+    def column_info(self, spec):
+        rows = self._fetch(
+            "SELECT a.attname, t.typname, a.atttypmod FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+            "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY(%s)",
+            (quote_identifier(spec.table), [spec.column, spec.pk]))
+        found = dict((name, (typname, typmod)) for name, typname, typmod in rows)
+        if not found and not self._fetch("SELECT to_regclass(%s) IS NOT NULL", (quote_identifier(spec.table),))[0][0]:
+            raise DatabaseError("table %s does not exist in %s" % (spec.table, self.description))
+        for name in (spec.column, spec.pk):
+            if name not in found:
+                raise DatabaseError("column %s.%s does not exist in %s" % (spec.table, name, self.description))
+        typname, typmod = found[spec.column]
+        if typname not in _PG_TEXT_TYPES + _PG_JSON_TYPES:
+            raise DatabaseError("column %s.%s has type %s; tokens are stored in varchar, text, json or jsonb columns"
+                                % (spec.table, spec.column, typname))
+        if spec.is_json != (typname in _PG_JSON_TYPES) and typname in _PG_JSON_TYPES:
+            raise DatabaseError("column %s.%s is %s: give json_keys to say which keys hold tokens" % (spec.table, spec.column, typname))
+        max_length = typmod - 4 if typname in ("varchar", "bpchar") and typmod > 4 else None
+        if spec.is_json and max_length is not None:
+            raise DatabaseError("column %s.%s is %s(%d): a JSON column with json_keys must be text, json or jsonb"
+                                % (spec.table, spec.column, typname, max_length))
+        pk_typname = found[spec.pk][0]
+        if pk_typname in _PG_INT_TYPES:
+            pk_type = "bigint"
+        elif pk_typname in ("uuid",):
+            pk_type = "uuid"
+        elif pk_typname in ("text", "varchar"):
+            pk_type = "text"
+        else:
+            raise DatabaseError("primary key %s.%s has type %s; integer, text and uuid keys are supported"
+                                % (spec.table, spec.pk, pk_typname))
+        unique = self._fetch(
+            "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+            "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indnatts = 1 AND i.indpred IS NULL AND a.attname = %s)",
+            (quote_identifier(spec.table), spec.pk))[0][0]
+        if not unique:
+            raise DatabaseError(_NOT_UNIQUE % (spec.table, spec.pk))
+        if spec.where:
+            self._fetch("SELECT 1 FROM %s WHERE (%s) LIMIT 0" % (quote_identifier(spec.table), spec.where))
+        return ColumnInfo(typname, max_length, pk_type, typname in _PG_JSON_TYPES)
+
+    def _write(self, sql, params, before_commit):
+        cur = self.conn.cursor()
+        try:
+            cur.execute("BEGIN")
+            try:
+                cur.execute(sql, params)
+                count = cur.rowcount
+                if before_commit is not None:
+                    before_commit(count)
+            except BaseException:
+                if not getattr(self.conn, "closed", False):
+                    cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+            return count
+        except Exception as exc:
+            raise self._error(exc)
+        finally:
+            cur.close()
+
+    def update_batch(self, spec, info, rows, before_commit=None):
+        """rows: [(pk, old, new)]. One set-based UPDATE in one transaction; a row whose value changed
+        since it was read is left alone (the guard on the old value). Returns rows written."""
+        column = quote_identifier(spec.column)
+        new = "v.new::%s" % info.data_type if info.is_json_type else "v.new"
+        current = "t.%s::text" % column if info.is_json_type else "t.%s" % column
+        sql = ("UPDATE %s AS t SET %s = %s FROM unnest(%%s::%s[], %%s::text[], %%s::text[]) AS v(pk, old, new) "
+               "WHERE t.%s = v.pk AND %s = v.old") % (
+            quote_identifier(spec.table), column, new, info.pk_type, quote_identifier(spec.pk), current)
+        return self._write(sql, (array_literal([row[0] for row in rows]), array_literal([row[1] for row in rows]),
+                                 array_literal([row[2] for row in rows])), before_commit)
+
+    def delete_batch(self, spec, info, rows, before_commit=None):
+        current = "t.%s::text" % quote_identifier(spec.column) if info.is_json_type else "t.%s" % quote_identifier(spec.column)
+        sql = "DELETE FROM %s AS t USING unnest(%%s::%s[], %%s::text[]) AS v(pk, old) WHERE t.%s = v.pk AND %s = v.old" % (
+            quote_identifier(spec.table), info.pk_type, quote_identifier(spec.pk), current)
+        return self._write(sql, (array_literal([row[0] for row in rows]), array_literal([row[1] for row in rows])), before_commit)
+
+
+_ARRAY_SAFE_RE = re.compile(r"^[A-Za-z0-9_=.:+/-]+$")
+
+
+def array_literal(values):
+    """A PostgreSQL array literal of text values, passed as one parameter and cast server-side:
+    psycopg adapts lists element by element in Python, which costs more than the UPDATE itself.
+    Tokens and integer keys need no quoting (checked for the whole list at once, in C); anything
+    else is quoted and escaped."""
+    texts = [value if isinstance(value, str) else _plain_text(value) for value in values]
+    if texts and _ARRAY_SAFE_RE.match("".join(texts)) and all(texts) and not any(
+            len(text) == 4 and text.upper() == "NULL" for text in texts):
+        return "{%s}" % ",".join(texts)
+    return "{%s}" % ",".join('"%s"' % text.replace("\\", "\\\\").replace('"', '\\"') for text in texts)
+
+
+def _plain_text(value):
+    if value is None:
+        raise ValueError("NULL has no place in an engine array")
+    return str(value)
+
+
+class _PostgresLock:
+    """A session-level advisory lock, held for the run; a dropped connection releases it."""
+
+    def __init__(self, adapter):
+        self.adapter = adapter
+
+    def __enter__(self):
+        got = self.adapter._fetch("SELECT pg_try_advisory_lock(%s)", (ADVISORY_LOCK_ID,))[0][0]
+        if not got:
+            raise LockHeld("another webops.encryption run is working on %s (advisory lock %d held); wait for it to "
+                           "finish, then run again" % (self.adapter.description, ADVISORY_LOCK_ID))
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.adapter.conn is not None and not getattr(self.adapter.conn, "closed", True):
+            try:
+                self.adapter._fetch("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_ID,))
+            except DatabaseError:
+                pass  # the session is gone, and the lock with it

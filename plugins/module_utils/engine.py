@@ -1,0 +1,1056 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, webops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Encrypt, rotate, audit and recover every token column of a database.
+
+Plain Python over a ``db`` adapter and a list of ``columns.ColumnSpec``; the modules and the
+benchmark call the same four functions:
+
+    encrypt(db, specs, key, other_keys=(), batch_size=1000, workers=None, check_mode=False, progress=None)
+    rotate(db, specs, new_key, old_keys, on_unknown='fail', encrypt_plaintext=False, batch_size=1000,
+           workers=None, check_mode=False, progress=None)
+    audit(db, specs, keys, batch_size=1000)
+    purge_unreadable(db, specs, key, export_path, check_mode=False, batch_size=1000, other_keys=())
+
+How a writing run goes (encrypt, rotate, purge_unreadable):
+1. Take the run lock (a second run fails at once with LockHeld).
+2. Scan every column with HMAC checks only (fast): count what is there, find values no key
+   opens and the width the new tokens need. Refuse (UnknownTokens, ColumnTooNarrow) before
+   anything is written. Check mode stops here: its counts are the scan's.
+3. Write pass, per column, in primary-key batches: worker processes decrypt, re-encrypt and
+   decrypt again each new token (compared to the original plaintext) while the main process
+   writes the previous batch in one transaction guarded by the old value. A kill at any
+   moment leaves committed batches under the new key and the rest under the old one, and
+   the next run skips tokens already under the new key.
+
+Nothing returned or raised here holds a key, a token or a plaintext: results carry counts,
+row ids and key fingerprints.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import signal
+import struct
+import tempfile
+import time
+
+try:
+    import multiprocessing
+except ImportError:  # pragma: no cover
+    multiprocessing = None
+
+try:
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+except ImportError:
+    Cipher = None
+
+from ansible_collections.webops.encryption.plugins.module_utils import fernet as fernet_utils
+from ansible_collections.webops.encryption.plugins.module_utils.db import DatabaseError, EngineError, LockHeld  # noqa: F401
+from ansible_collections.webops.encryption.plugins.module_utils.columns import ON_LOST_DELETE_ROW, ON_LOST_NEW_SECRET, quote_identifier
+
+MAX_IDS = 20
+MAX_BATCH_SIZE = 100000
+MIN_CHUNK = 50
+ON_UNKNOWN = ("fail", "skip")
+# How long a worker may take over one chunk before the run gives up (it is milliseconds normally).
+WORKER_TIMEOUT = 600
+
+# The counts of each result's columns[] entries and totals, in order.
+ROTATE_COUNTS = ("rows", "total", "already_current", "rotated", "plaintext", "encrypted_plaintext", "empty", "unknown",
+                 "rows_written", "conflicts")
+ENCRYPT_COUNTS = ("rows", "total", "already_encrypted", "newly_encrypted", "other_key", "empty", "unknown",
+                  "rows_written", "conflicts")
+AUDIT_COUNTS = ("rows", "total", "plaintext", "empty", "unknown", "unverified")
+RECOVER_COUNTS = ("rows", "total", "readable", "plaintext", "empty", "unreadable", "deleted", "reset", "cleared", "conflicts")
+
+
+class UnknownTokens(EngineError):
+    """Values no key opens were found; ``details`` is a list of {table, column, count, ids}."""
+
+    def __init__(self, details, written=False):
+        self.details = details
+        where = "; ".join("%s.%s: %d (ids %s%s)" % (d["table"], d["column"], d["count"], ", ".join(str(i) for i in d["ids"]),
+                                                    ", ..." if d["count"] > len(d["ids"]) else "") for d in details)
+        if written:
+            text = ("values that no given key opens were found while writing (every other value was rotated): %s. "
+                    "Find the key that made them and run again with it in old_keys" % where)
+        else:
+            text = ("nothing was written: values that no given key opens were found: %s. Add the key that made them to "
+                    "old_keys, or set on_unknown=skip to leave them as they are (fernet_recover clears lost values)" % where)
+        super(UnknownTokens, self).__init__(text)
+
+
+class ColumnTooNarrow(EngineError):
+    """Target columns cannot hold the tokens they would receive; ``details`` lists them."""
+
+    def __init__(self, details):
+        self.details = details
+        text = "nothing was written: %s" % "; ".join(
+            "%s.%s is %s(%d) but the tokens it would receive need %d characters; widen it first: %s"
+            % (d["table"], d["column"], d["data_type"], d["max_length"], d["needed"], d["fix"]) for d in details)
+        super(ColumnTooNarrow, self).__init__(text)
+
+
+class VerificationError(EngineError):
+    """A new token did not decrypt back to the original plaintext; its batch was not written."""
+
+
+class InvalidArgument(EngineError):
+    """Bad input to the engine (keys, sizes, choices)."""
+
+
+def token_length(plaintext_bytes):
+    """Characters of the Fernet token of a plaintext of that many UTF-8 bytes."""
+    raw = 1 + 8 + 16 + 16 * (plaintext_bytes // 16 + 1) + 32
+    return 4 * ((raw + 2) // 3)
+
+
+# ---------------------------------------------------------------------------------------------
+# Token codec. Fernet() builds a new AES-CBC context per token, which costs more than the
+# cipher itself; here each key keeps one CBC stream for sealing and one ECB context for opening
+# (CBC decryption is ECB decryption XORed with the previous ciphertext block). Every codec
+# checks itself against cryptography's Fernet when it is made, the first value of every chunk
+# is cross-checked with Fernet, and every new token is decrypted again before its batch is
+# written.
+# ---------------------------------------------------------------------------------------------
+_PACK_TIME = struct.Struct(">Q").pack
+_COMPARE = hmac.compare_digest
+_TO_STANDARD_B64 = bytes.maketrans(b"-_", b"+/")
+_TO_URLSAFE_B64 = bytes.maketrans(b"+/", b"-_")
+
+
+def token_bytes(value):
+    """fernet.decode_token() for the hot loops: the same checks, without base64's generic wrappers."""
+    if not value or len(value) < 40 or not value.startswith("gAAAAA"):
+        return None
+    try:
+        data = binascii.a2b_base64(value.encode("ascii").translate(_TO_STANDARD_B64))
+    except (binascii.Error, ValueError):  # UnicodeEncodeError is a ValueError
+        return None
+    if len(data) < 73 or data[0] != 0x80 or (len(data) - 57) % 16:
+        return None
+    return data
+
+
+class _Codec:
+    __slots__ = ("key", "_inner", "_outer", "_cbc_encrypt", "_chain", "_ecb_decrypt")
+
+    def __init__(self, key):
+        if Cipher is None:
+            fernet_utils.require_cryptography()
+        self.key = key
+        # HMAC-SHA256 (RFC 2104) from two precomputed hash states: copying hashlib objects is
+        # cheaper than any of the hmac module's entry points, and this runs twice per row.
+        signing_key = key.raw[:16].ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in signing_key))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in signing_key))
+        aes = algorithms.AES(key.raw[16:])
+        # One CBC stream per key for every token it seals: see seal().
+        self._cbc_encrypt = Cipher(aes, modes.CBC(bytes(16))).encryptor().update
+        self._chain = bytes(16)
+        self._ecb_decrypt = Cipher(aes, modes.ECB()).decryptor().update  # nosec B305 - CBC decryption built on it
+        self._self_test()
+
+    def mac(self, message):
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+    def signs(self, data):
+        return _COMPARE(self.mac(data[:-32]), data[-32:])
+
+    def open(self, data):
+        """Plaintext bytes of a token (as bytes) whose HMAC this key made, or None if the body is bad."""
+        body = data[25:-32]
+        size = len(body)
+        padded = (int.from_bytes(self._ecb_decrypt(body), "big") ^ int.from_bytes(data[9:9 + size], "big")).to_bytes(size, "big")
+        pad = padded[-1]
+        if not 1 <= pad <= 16 or padded[-pad:] != bytes((pad,)) * pad:
+            return None
+        return padded[:-pad]
+
+    def decrypt(self, token):
+        """Plaintext bytes of a text token, or None if this key did not make it."""
+        data = token_bytes(token)
+        if data is None or not self.signs(data):
+            return None
+        return self.open(data)
+
+    def seal(self, plaintext):
+        """A new token (text) for plaintext bytes, under a fresh random IV.
+
+        The CBC stream chains each block to the last ciphertext block it produced (``_chain``);
+        XORing that block and the new IV into the first plaintext block makes the stream compute
+        exactly E(P1 xor IV), E(P2 xor C1), ...: standard CBC with this token's IV, in one call.
+        """
+        iv = os.urandom(16)
+        pad = 16 - len(plaintext) % 16
+        plaintext += bytes((pad,)) * pad
+        first = int.from_bytes(plaintext[:16], "big") ^ int.from_bytes(iv, "big") ^ int.from_bytes(self._chain, "big")
+        ciphertext = self._cbc_encrypt(first.to_bytes(16, "big") + plaintext[16:])
+        self._chain = ciphertext[-16:]
+        body = b"\x80" + _PACK_TIME(int(time.time())) + iv + ciphertext
+        return binascii.b2a_base64(body + self.mac(body), newline=False).translate(_TO_URLSAFE_B64).decode("ascii")
+
+    def cross_check(self, token, plaintext):
+        """Fernet itself must agree that ``token`` holds ``plaintext``."""
+        try:
+            return self.key.fernet.decrypt(token.encode("ascii")) == plaintext
+        except Exception:  # InvalidToken and friends: a disagreement either way
+            return False
+
+    def _self_test(self):
+        sample = os.urandom(37)
+        ours = self.seal(sample)
+        theirs = self.key.fernet.encrypt(sample).decode("ascii")
+        if not self.cross_check(ours, sample) or self.decrypt(theirs) != sample:
+            raise VerificationError("the token codec disagrees with cryptography's Fernet for key %s; nothing was written"
+                                    % self.key.fingerprint)
+
+
+# ---------------------------------------------------------------------------------------------
+# Jobs: what a worker does to a list of stored values. They run in forked workers (which get
+# the keys by inheriting _STATE, never through pickling) or inline when workers == 1.
+# ---------------------------------------------------------------------------------------------
+_STATE = {}
+
+
+class _Job:
+    """Base: classify each value, produce replacements. Subclasses define ``categories`` and ``_value``."""
+
+    categories = ()
+
+    def __init__(self, target):
+        self.target = target
+
+    def process(self, values, json_pattern):
+        """Returns (writes [(index, new_value)], counts {category: n}, unknown_indexes, 0)."""
+        counts = dict.fromkeys(self.categories, 0)
+        writes = []
+        unknown = []
+        self._checked = False
+        handle = self._value
+        if json_pattern is None:
+            for index, value in enumerate(values):
+                category, new = handle(value)
+                counts[category] += 1
+                if new is not None:
+                    writes.append((index, new))
+                elif category == "unknown":
+                    unknown.append(index)
+        else:
+            matches = re.compile(json_pattern).search
+            for index, text in enumerate(values):
+                document = _load_object(text)
+                if document is None:
+                    continue
+                changed = has_unknown = False
+                for name, value in document.items():
+                    if not isinstance(value, str) or not matches(name):
+                        continue
+                    category, new = handle(value)
+                    counts[category] += 1
+                    if new is not None:
+                        document[name] = new
+                        changed = True
+                    elif category == "unknown":
+                        has_unknown = True
+                if changed:
+                    writes.append((index, _dump_object(document, text)))
+                if has_unknown:
+                    unknown.append(index)
+        return writes, counts, unknown, 0
+
+    def _value(self, value):
+        """(category, new value or None) for one stored value."""
+        raise NotImplementedError
+
+    def _renew(self, plaintext, source=None, token=None):
+        """Encrypt under the target key and prove the new token opens to the same plaintext."""
+        new = self.target.seal(plaintext)
+        if self.target.decrypt(new) != plaintext:
+            raise VerificationError("a new token did not decrypt back to its plaintext")
+        if not self._checked:
+            # Once per chunk, cryptography's own Fernet reads both the old token and the new one.
+            self._checked = True
+            if not self.target.cross_check(new, plaintext) or (source is not None and not source.cross_check(token, plaintext)):
+                raise VerificationError("cryptography's Fernet disagrees with the token codec")
+        return new
+
+
+class _RotateJob(_Job):
+    categories = ("empty", "plaintext", "already_current", "rotated", "encrypted_plaintext", "unknown")
+    result_fields = ROTATE_COUNTS
+
+    def __init__(self, target, sources, encrypt_plaintext):
+        super(_RotateJob, self).__init__(target)
+        self.sources = sources
+        self.encrypt_plaintext = encrypt_plaintext
+
+    def _value(self, value):
+        if value is None or value == "":
+            return "empty", None
+        if not fernet_utils.looks_like_token(value):
+            if self.encrypt_plaintext:
+                return "encrypted_plaintext", self._renew(value.encode("utf-8"))
+            return "plaintext", None
+        data = token_bytes(value)
+        if data is None:
+            return "unknown", None
+        # Old keys first: during a rotation most tokens are still under one of them.
+        for source in self.sources:
+            if source.signs(data):
+                plaintext = source.open(data)
+                if plaintext is None:
+                    return "unknown", None
+                return "rotated", self._renew(plaintext, source, value)
+        if self.target.signs(data):
+            return "already_current", None
+        return "unknown", None
+
+
+class _EncryptJob(_Job):
+    categories = ("empty", "already_encrypted", "newly_encrypted", "other_key", "unknown")
+    result_fields = ENCRYPT_COUNTS
+
+    def __init__(self, target, others):
+        super(_EncryptJob, self).__init__(target)
+        self.others = others
+
+    def _value(self, value):
+        if value is None or value == "":
+            return "empty", None
+        if not fernet_utils.looks_like_token(value):
+            return "newly_encrypted", self._renew(value.encode("utf-8"))
+        data = token_bytes(value)
+        if data is None:
+            return "unknown", None
+        if self.target.signs(data):
+            return "already_encrypted", None
+        for other in self.others:
+            if other.signs(data):
+                return "other_key", None
+        return "unknown", None
+
+
+class _ScanJob:
+    """Classify by HMAC only (no decryption): counts per key name, the width of the tokens the
+    write pass will produce, and the values no key opens."""
+
+    def __init__(self, named_codecs, rewrite, write_plaintext):
+        self.named = named_codecs
+        self.rewrite = frozenset(rewrite)
+        self.write_plaintext = write_plaintext
+
+    def kind(self, value):
+        if value is None or value == "":
+            return "empty"
+        if not fernet_utils.looks_like_token(value):
+            return "plaintext"
+        data = token_bytes(value)
+        if data is not None:
+            for name, codec in self.named:
+                if codec.signs(data):
+                    return name
+        return "unknown"
+
+    def process(self, values, json_pattern):
+        counts = {"values": 0, "rows_to_write": 0, "empty": 0, "plaintext": 0, "unknown": 0}
+        for name, _codec in self.named:
+            counts[name] = 0
+        unknown = []
+        needed = 0
+        rewrite, write_plaintext = self.rewrite, self.write_plaintext
+        matches = re.compile(json_pattern).search if json_pattern is not None else None
+        for index, stored in enumerate(values):
+            if matches is None:
+                items = (stored,)
+            else:
+                document = _load_object(stored)
+                if document is None:
+                    continue
+                items = [v for k, v in document.items() if isinstance(v, str) and matches(k)]
+            write = has_unknown = False
+            for value in items:
+                kind = self.kind(value)
+                counts[kind] += 1
+                if kind in rewrite:
+                    write = True
+                    needed = max(needed, len(value))
+                elif kind == "plaintext" and write_plaintext:
+                    write = True
+                    needed = max(needed, token_length(len(value.encode("utf-8"))))
+                elif kind == "unknown":
+                    has_unknown = True
+            counts["values"] += len(items)
+            if write:
+                counts["rows_to_write"] += 1
+            if has_unknown:
+                unknown.append(index)
+        return [], counts, unknown, needed
+
+
+def _load_object(text):
+    if text is None or text == "":
+        return None
+    try:
+        document = json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _dump_object(document, original):
+    # Keep the original's escaping style; key order is kept by dict.
+    return json.dumps(document, ensure_ascii=all(ord(c) < 128 for c in original))
+
+
+def _work(args):
+    name, values, json_pattern = args
+    return _STATE["jobs"][name].process(values, json_pattern)
+
+
+def _worker_init():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Die with the parent: a SIGKILLed run must not leave workers behind.
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+
+
+def default_workers():
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover
+        return max(1, os.cpu_count() or 1)
+
+
+class _Runner:
+    """Runs jobs over chunks of a batch, in a fork pool or inline (workers == 1)."""
+
+    def __init__(self, jobs, workers):
+        self.jobs = jobs
+        self.workers = workers
+        self.pool = None
+        if workers > 1:
+            # Set before the fork: the workers inherit the keys, nothing secret is pickled.
+            _STATE["jobs"] = jobs
+            self.pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init)
+
+    def submit(self, name, values, json_pattern):
+        if self.pool is None:
+            return [(0, self.jobs[name].process(values, json_pattern))], False
+        # Chunks below a few dozen rows cost more to ship than to crunch.
+        size = max(-(-len(values) // self.workers), MIN_CHUNK)
+        return [(start, self.pool.apply_async(_work, ((name, values[start:start + size], json_pattern),)))
+                for start in range(0, len(values), size)], True
+
+    def collect(self, handle):
+        """Merge the chunks' (writes, counts, unknown_indexes, extra) with indexes made batch-relative."""
+        parts, pooled = handle
+        if not pooled:
+            return parts[0][1]
+        writes, unknown, counts, extra = [], [], {}, 0
+        for start, result in parts:
+            try:
+                part_writes, part_counts, part_unknown, part_extra = result.get(WORKER_TIMEOUT)
+            except multiprocessing.TimeoutError:
+                raise EngineError("a worker process did not answer within %d s; nothing of this batch was written" % WORKER_TIMEOUT)
+            writes.extend((start + index, new) for index, new in part_writes)
+            unknown.extend(start + index for index in part_unknown)
+            for category, count in part_counts.items():
+                counts[category] = counts.get(category, 0) + count
+            extra = max(extra, part_extra)
+        return writes, counts, unknown, extra
+
+    def stream(self, db, spec, info, name, batch_size, finish):
+        """Read batches in key order and hand each to ``name``; ``finish(pks, values, outcome)``
+        runs on batch N while the workers crunch batch N+1 (and the read of N+2 waits for it)."""
+        pattern = spec.json_re.pattern if spec.is_json else None
+        pending = []
+        for rows in db.iter_batches(spec, info, batch_size):
+            pks = [row[0] for row in rows]
+            values = [row[1] for row in rows]
+            pending.append((pks, values, self.submit(name, values, pattern)))
+            if len(pending) > 1:
+                pks, values, handle = pending.pop(0)
+                finish(pks, values, self.collect(handle))
+        while pending:
+            pks, values, handle = pending.pop(0)
+            finish(pks, values, self.collect(handle))
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+        _STATE.clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# Scan (HMAC only) and checks before anything is written.
+# ---------------------------------------------------------------------------------------------
+class _Tally:
+    """What the scan found in one column."""
+
+    def __init__(self, spec, info):
+        self.spec = spec
+        self.info = info
+        self.rows = 0
+        self.values = 0
+        self.empty = 0
+        self.plaintext = 0
+        self.unknown = 0
+        self.unknown_ids = []
+        self.by_key = {}
+        self.rows_to_write = 0
+        self.needed = 0
+
+    def add_unknown_id(self, pk):
+        pk = _plain_id(pk)
+        if len(self.unknown_ids) < MAX_IDS and (not self.unknown_ids or self.unknown_ids[-1] != pk):
+            self.unknown_ids.append(pk)
+
+
+def _plain_id(pk):
+    return pk if isinstance(pk, (int, str)) else str(pk)
+
+
+def _iter_values(spec, rows):
+    """(pk, json_key, value) for every token-bearing value in a batch of (pk, stored)."""
+    if not spec.is_json:
+        for pk, value in rows:
+            yield pk, None, value
+        return
+    for pk, text in rows:
+        document = _load_object(text)
+        if document is None:
+            continue
+        for name, value in document.items():
+            if isinstance(value, str) and spec.json_key_matches(name):
+                yield pk, name, value
+
+
+def _scan(db, spec, info, keyring, batch_size, rewrite=(), write_plaintext=False, unknown_width=None, on_unknown_value=None):
+    """Count a column by HMAC only. ``rewrite``: key names whose tokens will be re-encrypted;
+    ``write_plaintext``: plaintext will be encrypted; ``unknown_width``: width written in place of
+    an unknown value (recovery), None if unknown values are left alone."""
+    tally = _Tally(spec, info)
+    signer = keyring.signer
+    for rows in db.iter_batches(spec, info, batch_size):
+        tally.rows += len(rows)
+        marked = None
+        for pk, json_key, value in _iter_values(spec, rows):
+            tally.values += 1
+            kind, name = signer(value)
+            write = False
+            if kind == fernet_utils.KEY:
+                tally.by_key[name] = tally.by_key.get(name, 0) + 1
+                if name in rewrite:
+                    write = True
+                    tally.needed = max(tally.needed, len(value))
+            elif kind == fernet_utils.EMPTY:
+                tally.empty += 1
+            elif kind == fernet_utils.PLAINTEXT:
+                tally.plaintext += 1
+                if write_plaintext:
+                    write = True
+                    tally.needed = max(tally.needed, token_length(len(value.encode("utf-8"))))
+            else:
+                tally.unknown += 1
+                tally.add_unknown_id(pk)
+                if unknown_width is not None:
+                    write = True
+                    tally.needed = max(tally.needed, unknown_width)
+                if on_unknown_value is not None:
+                    on_unknown_value(spec, pk, json_key, value)
+            if write and pk != marked:
+                tally.rows_to_write += 1
+                marked = pk
+    return tally
+
+
+def _width_problems(tallies):
+    problems = []
+    for tally in tallies:
+        info, spec = tally.info, tally.spec
+        if info.max_length is not None and tally.needed > info.max_length:
+            problems.append({
+                "table": spec.table, "column": spec.column, "data_type": info.data_type, "max_length": info.max_length,
+                "needed": tally.needed,
+                "fix": "ALTER TABLE %s ALTER COLUMN %s TYPE varchar(%d);" % (
+                    quote_identifier(spec.table), quote_identifier(spec.column), max(tally.needed, 255)),
+            })
+    return problems
+
+
+def _unknown_details(tallies):
+    return [{"table": t.spec.table, "column": t.spec.column, "count": t.unknown, "ids": list(t.unknown_ids)}
+            for t in tallies if t.unknown]
+
+
+def _check_batch_size(batch_size):
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise InvalidArgument("batch_size must be an integer from 1 to %d" % MAX_BATCH_SIZE)
+
+
+def _check_workers(workers):
+    if workers is None:
+        return default_workers()
+    if not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= 256:
+        raise InvalidArgument("workers must be an integer from 1 to 256 (or left out: one per CPU)")
+    return workers
+
+
+def _as_key(value, name):
+    if isinstance(value, fernet_utils.FernetKey):
+        return value
+    try:
+        return fernet_utils.parse_key(value, name)
+    except ValueError as exc:
+        raise InvalidArgument(str(exc))
+
+
+def _keyring(named):
+    try:
+        return fernet_utils.Keyring(named)
+    except ValueError as exc:
+        raise InvalidArgument(str(exc))
+
+
+def _prepare(db, specs):
+    """Column info for the ENCRYPTION_KEY columns (validates tables, columns, types and `where`)."""
+    prepared = []
+    for spec in specs:
+        if spec.uses_encryption_key:
+            prepared.append((spec, db.column_info(spec)))
+    if not prepared:
+        raise InvalidArgument("none of the columns is keyed by ENCRYPTION_KEY; nothing to do")
+    return prepared
+
+
+def _totals(columns, fields):
+    totals = dict.fromkeys(fields, 0)
+    for column in columns:
+        for field in fields:
+            totals[field] += column[field]
+    totals["columns"] = len(columns)
+    return totals
+
+
+def _pooled_scan(db, prepared, runner, batch_size):
+    """The HMAC-only scan of every column, in the workers."""
+    tallies = []
+    for spec, info in prepared:
+        tally = _Tally(spec, info)
+
+        def finish(pks, _values, outcome, tally=tally):
+            _writes, counts, unknown, needed = outcome
+            tally.rows += len(pks)
+            tally.values += counts.pop("values")
+            tally.rows_to_write += counts.pop("rows_to_write")
+            tally.empty += counts.pop("empty")
+            tally.plaintext += counts.pop("plaintext")
+            tally.unknown += counts.pop("unknown")
+            for name, count in counts.items():
+                tally.by_key[name] = tally.by_key.get(name, 0) + count
+            for index in unknown:
+                tally.add_unknown_id(pks[index])
+            tally.needed = max(tally.needed, needed)
+
+        runner.stream(db, spec, info, "scan", batch_size, finish)
+        tallies.append(tally)
+    return tallies
+
+
+def _write_pass(db, prepared, runner, batch_size, progress=None):
+    """Stream every column through the write job; each batch is one transaction."""
+    results = []
+    for spec, info in prepared:
+        writer = _ColumnWriter(db, spec, info, runner.jobs["write"].categories, progress)
+        try:
+            runner.stream(db, spec, info, "write", batch_size, writer)
+        except VerificationError as exc:
+            raise VerificationError("%s in %s: that batch was not written (batches before it are complete and every row "
+                                    "still opens with one of the keys); do not drop any key, and report this" % (exc, spec.name))
+        results.append(writer.result())
+    return results
+
+
+class _ColumnWriter:
+    """Writes the outcome of one batch of one column and keeps the column's counts."""
+
+    def __init__(self, db, spec, info, categories, progress):
+        self.db, self.spec, self.info, self.categories, self.progress = db, spec, info, categories, progress
+        self.counts = dict.fromkeys(categories, 0)
+        self.counts.update(rows=0, rows_written=0, conflicts=0)
+        self.unknown_ids = []
+
+    def __call__(self, pks, values, outcome):
+        writes, part_counts, unknown, _extra = outcome
+        counts = self.counts
+        counts["rows"] += len(pks)
+        for category, count in part_counts.items():
+            counts[category] += count
+        for index in unknown:
+            if len(self.unknown_ids) < MAX_IDS:
+                self.unknown_ids.append(_plain_id(pks[index]))
+        if writes:
+            rows = [(pks[index], values[index], new) for index, new in writes]
+            written = self.db.update_batch(self.spec, self.info, rows)
+            counts["rows_written"] += written
+            # The guard left alone rows that changed since they were read; the next run takes them.
+            counts["conflicts"] += len(rows) - written
+        if self.progress is not None:
+            self.progress(self.spec.table, self.spec.column, counts["rows"])
+
+    def result(self):
+        self.counts["total"] = sum(self.counts[c] for c in self.categories)
+        self.counts["unknown_ids"] = self.unknown_ids
+        return self.counts
+
+
+def _column_result(spec, counts, order):
+    result = {"table": spec.table, "column": spec.column}
+    for field in order:
+        result[field] = counts[field]
+    result["unknown_ids"] = list(counts.get("unknown_ids", ()))
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------------------------
+
+
+def _run(db, specs, scan_job, write_job, batch_size, workers, check_mode, progress, check_tallies, scan_counts):
+    """Lock, scan, refuse bad data, then (unless check mode) write. Returns the column results."""
+    with db.lock():
+        prepared = _prepare(db, specs)
+        runner = _Runner({"scan": scan_job, "write": write_job}, workers)
+        try:
+            tallies = _pooled_scan(db, prepared, runner, batch_size)
+            check_tallies(tallies)
+            problems = _width_problems(tallies)
+            if problems:
+                raise ColumnTooNarrow(problems)
+            if check_mode:
+                return [scan_counts(tally) for tally in tallies]
+            return [_column_result(spec, counts, write_job.result_fields)
+                    for (spec, _info), counts in zip(prepared, _write_pass(db, prepared, runner, batch_size, progress))]
+        finally:
+            runner.close()
+
+
+def rotate(db, specs, new_key, old_keys, on_unknown="fail", encrypt_plaintext=False, batch_size=1000, workers=None,
+           check_mode=False, progress=None):
+    """Re-encrypt under ``new_key`` every token that opens with one of ``old_keys``.
+
+    Keys are FernetKey objects or key text. ``progress(table, column, rows_done)`` is called after
+    each committed batch. Raises UnknownTokens (on_unknown='fail'), ColumnTooNarrow, LockHeld,
+    DatabaseError, InvalidArgument before writing anything.
+    """
+    if on_unknown not in ON_UNKNOWN:
+        raise InvalidArgument("on_unknown must be fail or skip")
+    _check_batch_size(batch_size)
+    workers = _check_workers(workers)
+    new_key = _as_key(new_key, "new_key")
+    old_keys = [_as_key(k, "old_keys[%d]" % i) for i, k in enumerate(old_keys or ())]
+    if not old_keys and not encrypt_plaintext:
+        raise InvalidArgument("give old_keys (the keys the data is under now)")
+    old_names = ["old%d" % i for i in range(len(old_keys))]
+    _keyring([("new_key", new_key)] + [("old_keys[%d]" % i, k) for i, k in enumerate(old_keys)])  # refuses a key listed twice
+    new_codec = _Codec(new_key)
+    old_codecs = [_Codec(k) for k in old_keys]
+    scan_job = _ScanJob([("new", new_codec)] + list(zip(old_names, old_codecs)), set(old_names), encrypt_plaintext)
+
+    def check_tallies(tallies):
+        details = _unknown_details(tallies)
+        if details and on_unknown == "fail":
+            raise UnknownTokens(details)
+
+    def scan_counts(tally):
+        return _column_result(tally.spec, {
+            "rows": tally.rows, "total": tally.values, "already_current": tally.by_key.get("new", 0),
+            "rotated": sum(tally.by_key.get(name, 0) for name in old_names),
+            "plaintext": 0 if encrypt_plaintext else tally.plaintext,
+            "encrypted_plaintext": tally.plaintext if encrypt_plaintext else 0, "empty": tally.empty,
+            "unknown": tally.unknown, "unknown_ids": tally.unknown_ids, "rows_written": tally.rows_to_write,
+            "conflicts": 0}, ROTATE_COUNTS)
+
+    started = time.time()
+    columns = _run(db, specs, scan_job, _RotateJob(new_codec, old_codecs, encrypt_plaintext), batch_size, workers,
+                   check_mode, progress, check_tallies, scan_counts)
+    totals = _totals(columns, ROTATE_COUNTS)
+    if not check_mode and on_unknown == "fail" and totals["unknown"]:
+        # Only a token whose HMAC matches an old key but whose body does not decrypt gets here.
+        raise UnknownTokens([{"table": c["table"], "column": c["column"], "count": c["unknown"], "ids": c["unknown_ids"]}
+                             for c in columns if c["unknown"]], written=True)
+    return {
+        "changed": totals["rows_written"] > 0, "check_mode": bool(check_mode), "columns": columns, "totals": totals,
+        "new_key_fingerprint": new_key.fingerprint, "old_key_fingerprints": [k.fingerprint for k in old_keys],
+        "workers": workers, "batch_size": batch_size, "elapsed_seconds": round(time.time() - started, 3),
+    }
+
+
+def encrypt(db, specs, key, other_keys=(), batch_size=1000, workers=None, check_mode=False, progress=None):
+    """Encrypt every plaintext value under ``key``. Tokens under ``key`` are left alone; tokens
+    under one of ``other_keys`` (counted as other_key) and token-shaped values no key opens
+    (unknown) are reported and never encrypted again. Empty and NULL stay as they are."""
+    _check_batch_size(batch_size)
+    workers = _check_workers(workers)
+    key = _as_key(key, "key")
+    other_keys = [_as_key(k, "other_keys[%d]" % i) for i, k in enumerate(other_keys or ())]
+    other_names = ["other%d" % i for i in range(len(other_keys))]
+    _keyring([("key", key)] + [("other_keys[%d]" % i, k) for i, k in enumerate(other_keys)])  # refuses a key listed twice
+    codec = _Codec(key)
+    other_codecs = [_Codec(k) for k in other_keys]
+    scan_job = _ScanJob([("key", codec)] + list(zip(other_names, other_codecs)), (), True)
+
+    def scan_counts(tally):
+        return _column_result(tally.spec, {
+            "rows": tally.rows, "total": tally.values, "already_encrypted": tally.by_key.get("key", 0),
+            "newly_encrypted": tally.plaintext, "other_key": sum(tally.by_key.get(n, 0) for n in other_names),
+            "empty": tally.empty, "unknown": tally.unknown, "unknown_ids": tally.unknown_ids,
+            "rows_written": tally.rows_to_write, "conflicts": 0}, ENCRYPT_COUNTS)
+
+    started = time.time()
+    columns = _run(db, specs, scan_job, _EncryptJob(codec, other_codecs), batch_size, workers, check_mode, progress,
+                   lambda tallies: None, scan_counts)
+    totals = _totals(columns, ENCRYPT_COUNTS)
+    return {
+        "changed": totals["rows_written"] > 0, "check_mode": bool(check_mode), "columns": columns, "totals": totals,
+        "key_fingerprint": key.fingerprint, "other_key_fingerprints": [k.fingerprint for k in other_keys],
+        "workers": workers, "batch_size": batch_size, "elapsed_seconds": round(time.time() - started, 3),
+    }
+
+
+_CONFIG_TOKEN_PREFIX = "Z0FBQUFB"  # base64 of "gAAAAA": the SECRET_KEY-derived tokens of core_configuration
+
+
+def audit(db, specs, keys, batch_size=1000):
+    """Per column, how many values each named key opens (full decryption), plaintext, empty and
+    unknown (with up to 20 row ids). ``keys``: {name: FernetKey or key text}. Read-only, no lock,
+    so it can watch a rotation in progress. Columns keyed by SECRET_KEY are reported with their
+    SECRET_KEY-format tokens under ``unverified`` (this engine does not hold SECRET_KEY)."""
+    _check_batch_size(batch_size)
+    if not keys:
+        raise InvalidArgument("give at least one key to audit with (keys: {current: ..., old: ...})")
+    named = [(name, _as_key(value, name)) for name, value in sorted(keys.items())]
+    keyring = _keyring(named)
+    columns = []
+    for spec in specs:
+        info = db.column_info(spec)
+        counts = dict.fromkeys(AUDIT_COUNTS, 0)
+        by_key = dict.fromkeys((name for name, _key in named), 0)
+        unknown_ids = []
+        secret_key_column = not spec.uses_encryption_key
+        for rows in db.iter_batches(spec, info, batch_size):
+            counts["rows"] += len(rows)
+            for pk, _name, value in _iter_values(spec, rows):
+                counts["total"] += 1
+                if secret_key_column and value and value.startswith(_CONFIG_TOKEN_PREFIX):
+                    counts["unverified"] += 1
+                    continue
+                kind, name, _plaintext = keyring.classify(value)
+                if kind == fernet_utils.KEY:
+                    by_key[name] += 1
+                elif kind == fernet_utils.EMPTY:
+                    counts["empty"] += 1
+                elif kind == fernet_utils.PLAINTEXT:
+                    counts["plaintext"] += 1
+                else:
+                    counts["unknown"] += 1
+                    pk = _plain_id(pk)
+                    if len(unknown_ids) < MAX_IDS and (not unknown_ids or unknown_ids[-1] != pk):
+                        unknown_ids.append(pk)
+        result = _column_result(spec, counts, AUDIT_COUNTS)
+        result.update(keyed_by=spec.keyed_by, keys=by_key, unknown_ids=unknown_ids)
+        columns.append(result)
+    totals = _totals(columns, AUDIT_COUNTS)
+    totals["keys"] = dict((name, sum(c["keys"][name] for c in columns)) for name, _key in named)
+    return {"changed": False, "columns": columns, "totals": totals,
+            "fingerprints": dict((name, key.fingerprint) for name, key in named)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Disaster recovery
+# ---------------------------------------------------------------------------------------------
+class _Export:
+    """JSON lines of unreadable values, written to a 0600 temp file beside ``path`` and renamed
+    into place before anything is cleared. Lines of an earlier export at ``path`` are kept, so
+    a recovery interrupted after its export never loses what the first run saved."""
+
+    def __init__(self, path):
+        self.path = os.path.abspath(path)
+        directory = os.path.dirname(self.path)
+        if not os.path.isdir(directory):
+            raise InvalidArgument("the directory of export_path (%s) does not exist" % directory)
+        fd, self.tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(self.path), dir=directory)
+        os.fchmod(fd, 0o600)
+        self.handle = os.fdopen(fd, "w", encoding="utf-8")
+        self.seen = set()
+        self.count = 0
+        if os.path.exists(self.path):
+            with open(self.path, encoding="utf-8") as previous:
+                for line in previous:
+                    if line.strip():
+                        self._line(line.rstrip("\n"))
+
+    def _line(self, line):
+        digest = hashlib.sha256(line.encode("utf-8")).digest()
+        if digest not in self.seen:
+            self.seen.add(digest)
+            self.handle.write(line + "\n")
+            self.count += 1
+
+    def add(self, spec, pk, json_key, value):
+        record = {"table": spec.table, "column": spec.column, "pk": _plain_id(pk)}
+        if json_key is not None:
+            record["json_key"] = json_key
+        record["value"] = value
+        self._line(json.dumps(record, sort_keys=True))
+
+    def commit(self):
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        os.rename(self.tmp, self.path)
+        dir_fd = os.open(os.path.dirname(self.path), os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def discard(self):
+        if not self.handle.closed:
+            self.handle.close()
+        if os.path.exists(self.tmp):
+            os.unlink(self.tmp)
+
+
+def _new_hex_secret():
+    return secrets.token_hex(32)
+
+
+def purge_unreadable(db, specs, key, export_path, check_mode=False, batch_size=1000, other_keys=()):
+    """After a key is lost: export every value that neither ``key`` nor ``other_keys`` opens (a
+    0600 JSON-lines file at ``export_path``, written before anything changes), then apply each
+    column's on_lost rule: delete the row (2FA), give it a new random secret under ``key``
+    (webhooks), or clear it (''). Plaintext and values a key opens are left alone. With
+    check_mode nothing is written, not even the export. Results hold counts only."""
+    _check_batch_size(batch_size)
+    key = _as_key(key, "key")
+    other_keys = [_as_key(k, "other_keys[%d]" % i) for i, k in enumerate(other_keys or ())]
+    if not export_path:
+        raise InvalidArgument("export_path is required: unreadable values are saved there before they are cleared")
+    keyring = _keyring([("key", key)] + [("other_keys[%d]" % i, k) for i, k in enumerate(other_keys)])
+    codec = _Codec(key)
+    started = time.time()
+    export = None
+    with db.lock():
+        prepared = _prepare(db, specs)
+        try:
+            if not check_mode:
+                export = _Export(export_path)
+            tallies = []
+            for spec, info in prepared:
+                width = token_length(64) if spec.on_lost == ON_LOST_NEW_SECRET else 0
+                tallies.append(_scan(db, spec, info, keyring, batch_size, unknown_width=width,
+                                     on_unknown_value=export.add if export is not None else None))
+            problems = _width_problems(tallies)
+            if problems:
+                raise ColumnTooNarrow(problems)
+            found = sum(t.unknown for t in tallies)
+            if export is not None:
+                if found:
+                    export.commit()
+                else:
+                    export.discard()
+        except BaseException:
+            if export is not None:
+                export.discard()
+            raise
+        columns = []
+        for tally in tallies:
+            spec, info = tally.spec, tally.info
+            counts = {"rows": tally.rows, "total": tally.values, "readable": sum(tally.by_key.values()),
+                      "plaintext": tally.plaintext, "empty": tally.empty, "unreadable": tally.unknown,
+                      "deleted": 0, "reset": 0, "cleared": 0, "conflicts": 0}
+            action = "deleted" if spec.on_lost == ON_LOST_DELETE_ROW else "reset" if spec.on_lost == ON_LOST_NEW_SECRET else "cleared"
+            if check_mode:
+                counts[action] = tally.rows_to_write if action == "deleted" else tally.unknown
+            elif tally.unknown:
+                counts[action], counts["conflicts"] = _purge_column(db, spec, info, keyring, codec, batch_size)
+            result = _column_result(spec, counts, RECOVER_COUNTS)
+            del result["unknown_ids"]  # counts only: the ids are in the export
+            result["on_lost"] = spec.on_lost
+            columns.append(result)
+    totals = _totals(columns, RECOVER_COUNTS)
+    changed = (totals["deleted"] + totals["reset"] + totals["cleared"]) > 0
+    return {"changed": changed, "check_mode": bool(check_mode), "columns": columns, "totals": totals,
+            "key_fingerprint": key.fingerprint, "other_key_fingerprints": [k.fingerprint for k in other_keys],
+            "export_path": os.path.abspath(export_path) if changed and not check_mode else None,
+            "exported": sum(t.unknown for t in tallies), "elapsed_seconds": round(time.time() - started, 3)}
+
+
+def _purge_column(db, spec, info, keyring, codec, batch_size):
+    """Apply the on_lost rule to one column. Returns (rows deleted or values changed, rows left alone
+    because they changed while the run was reading them)."""
+    done = conflicts = 0
+    unreadable = fernet_utils.UNKNOWN
+    for rows in db.iter_batches(spec, info, batch_size):
+        if spec.on_lost == ON_LOST_DELETE_ROW:
+            doomed = [(pk, value) for pk, value in rows if keyring.signer(value)[0] == unreadable]
+            if doomed:
+                deleted = db.delete_batch(spec, info, doomed)
+                done += deleted
+                conflicts += len(doomed) - deleted
+            continue
+        updates = []
+        changed_values = 0
+        for pk, stored in rows:
+            if spec.is_json:
+                document = _load_object(stored)
+                if document is None:
+                    continue
+                cleared = 0
+                for name, value in document.items():
+                    if isinstance(value, str) and spec.json_key_matches(name) and keyring.signer(value)[0] == unreadable:
+                        document[name] = ""
+                        cleared += 1
+                if cleared:
+                    updates.append((pk, stored, _dump_object(document, stored)))
+                    changed_values += cleared
+            elif keyring.signer(stored)[0] == unreadable:
+                if spec.on_lost == ON_LOST_NEW_SECRET:
+                    plaintext = _new_hex_secret().encode("ascii")
+                    new = codec.seal(plaintext)
+                    if codec.decrypt(new) != plaintext or not codec.cross_check(new, plaintext):
+                        raise VerificationError("a new secret did not decrypt back; nothing of this batch was written")
+                else:
+                    new = ""
+                updates.append((pk, stored, new))
+                changed_values += 1
+        if updates:
+            written = db.update_batch(spec, info, updates)
+            done += changed_values if written == len(updates) else written
+            conflicts += len(updates) - written
+    return done, conflicts
+
+
+__all__ = ["encrypt", "rotate", "audit", "purge_unreadable", "token_length", "default_workers", "EngineError",
+           "DatabaseError", "LockHeld", "UnknownTokens", "ColumnTooNarrow", "VerificationError", "InvalidArgument"]

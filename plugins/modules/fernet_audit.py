@@ -1,0 +1,191 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, webops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: fernet_audit
+short_description: Count, per token column, which key each value of a WebOps database is under
+version_added: 0.1.0
+description:
+  - For every token column of the database (PostgreSQL or SQLite), counts the values each named key in O(keys) opens
+    (by decrypting them), the plaintext values, the empty ones, and the values no key opens (with up to 20 row ids).
+    A half-finished rotation, legacy plaintext and data nothing opens show at once.
+  - C(core_configuration.value) is keyed from the application's C(SECRET_KEY), not C(ENCRYPTION_KEY); its tokens are
+    counted as C(unverified) and its plaintext as C(plaintext).
+  - Reads only, takes no lock, so it can watch a rotation in progress.
+author:
+  - webops.encryption contributors (@webops)
+options:
+  keys:
+    description:
+      - Named keys to test each value with, a dict of name and key, for example with names C(current) and C(old).
+      - When not given, C(current) is C(ENCRYPTION_KEY) from O(env_file) and C(old) is C(OLD_ENCRYPTION_KEY) from it
+        when it is set.
+    type: dict
+  fail_on_unknown:
+    description:
+      - Fail (after the full count, which is returned) when any value opens with none of O(keys).
+    type: bool
+    default: false
+  fail_on_keys:
+    description:
+      - Names from O(keys); fail (after the full count, which is returned) when any value is still under one of them.
+        V([old]) after a rotation proves the old key can be dropped.
+    type: list
+    elements: str
+    default: []
+extends_documentation_fragment:
+  - webops.encryption.connection
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Never writes, so it runs the same in check mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+  action_group:
+    support: full
+    membership:
+      - webops.encryption.database
+seealso:
+  - module: webops.encryption.fernet_rotate
+"""
+
+EXAMPLES = r"""
+- name: Prove that nothing is left under the old key before dropping it
+  webops.encryption.fernet_audit:
+    env_file: /opt/webops/.env
+    fail_on_keys: [old]
+    fail_on_unknown: true
+  register: webops_audit
+
+- name: Audit with keys from the vault
+  webops.encryption.fernet_audit:
+    database_url: "{{ webops_database_url }}"
+    keys:
+      current: "{{ webops_encryption_key }}"
+      next: "{{ webops_encryption_key_next }}"
+  register: webops_audit
+"""
+
+RETURN = r"""
+columns:
+  description: One entry per column. Counts are values; for a JSON column each sensitive key of each row is one value.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    table:
+      description: Table name.
+      type: str
+    column:
+      description: Column name.
+      type: str
+    keyed_by:
+      description: C(ENCRYPTION_KEY), or C(SECRET_KEY) for C(core_configuration.value).
+      type: str
+    rows:
+      description: Rows read.
+      type: int
+    total:
+      description: Values seen.
+      type: int
+    keys:
+      description: For each name of O(keys), how many values it opens.
+      type: dict
+    plaintext:
+      description: Plaintext values.
+      type: int
+    empty:
+      description: Empty or NULL values.
+      type: int
+    unknown:
+      description: Token-shaped values none of O(keys) opens.
+      type: int
+    unknown_ids:
+      description: Primary keys of up to 20 rows holding such values.
+      type: list
+      elements: raw
+    unverified:
+      description: C(SECRET_KEY) tokens, which this module cannot open.
+      type: int
+  sample:
+    - {table: core_webhook, column: secret, keyed_by: ENCRYPTION_KEY, rows: 3, total: 3, keys: {current: 2, old: 1},
+       plaintext: 0, empty: 0, unknown: 0, unknown_ids: [], unverified: 0}
+totals:
+  description: The counts of RV(columns) summed (C(keys) per name), and C(columns), the number of columns.
+  returned: always
+  type: dict
+  sample: {columns: 11, rows: 120, total: 140, keys: {current: 131, old: 0}, plaintext: 2, empty: 7, unknown: 0,
+           unverified: 2}
+fingerprints:
+  description: The fingerprint of each key of O(keys), by name.
+  returned: always
+  type: dict
+  sample: {current: "sha256:5f2b0c1d9e8a7b6c", old: "sha256:0a1b2c3d4e5f6a7b"}
+database:
+  description: The database audited, without its password.
+  returned: always
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.webops.encryption.plugins.module_utils import engine
+from ansible_collections.webops.encryption.plugins.module_utils import fernet as fernet_utils
+from ansible_collections.webops.encryption.plugins.module_utils.connection import (
+    CONNECTION_REQUIRED_ONE_OF, CURRENT_KEY_NAME, OLD_KEY_NAME, DatabaseTask, connection_argument_spec)
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        keys=dict(type="dict", no_log=True),
+        fail_on_unknown=dict(type="bool", default=False),
+        fail_on_keys=dict(type="list", elements="str", default=[], no_log=False),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, required_one_of=CONNECTION_REQUIRED_ONE_OF, supports_check_mode=True)
+    task = DatabaseTask(module)
+    params = module.params
+    keys = {}
+    if params["keys"]:
+        for name, value in params["keys"].items():
+            try:
+                keys[name] = fernet_utils.parse_key(value, "keys.%s" % name)
+            except ValueError as exc:
+                module.fail_json(msg=str(exc))
+    else:
+        keys["current"] = task.key("keys", CURRENT_KEY_NAME)
+        old = task.key("keys", OLD_KEY_NAME, required=False)
+        if old is not None and old != keys["current"]:
+            keys["old"] = old
+    missing = [name for name in params["fail_on_keys"] if name not in keys]
+    if missing:
+        module.fail_json(msg="fail_on_keys names %s, which keys does not have (it has %s)"
+                         % (", ".join(missing), ", ".join(sorted(keys))))
+    result = task.run(lambda db, specs: engine.audit(db, specs, keys, batch_size=params["batch_size"]))
+    problems = []
+    for name in params["fail_on_keys"]:
+        still = result["totals"]["keys"][name]
+        if still:
+            problems.append("%s values are still under %s (%s)" % (still, name, result["fingerprints"][name]))
+    if params["fail_on_unknown"] and result["totals"]["unknown"]:
+        problems.append("%s values open with none of the keys (%s)" % (result["totals"]["unknown"], ", ".join(
+            "%s.%s ids %s" % (c["table"], c["column"], c["unknown_ids"]) for c in result["columns"] if c["unknown"])))
+    if problems:
+        module.fail_json(msg="; ".join(problems), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

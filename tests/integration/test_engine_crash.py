@@ -1,0 +1,192 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, webops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kills, dropped connections and too-narrow columns: nothing is lost, a re-run finishes."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import multiprocessing
+import os
+import random
+import signal
+import time
+
+import pytest
+from cryptography.fernet import Fernet
+
+import webops_db
+from engine_testlib import by_column, new_key, run, seeded
+from ansible_collections.webops.encryption.plugins.module_utils import columns, db, engine
+
+
+def _rotate_in_child(url, new, old, conn):
+    def progress(_table, _column, _rows):
+        conn.send([child.pid for child in multiprocessing.active_children()])
+    run("rotate", url, new, [old], workers=2, batch_size=10, progress=progress)
+    conn.send("done")
+
+
+def _kill_after(url, new, old, batches, rng):
+    """Run a rotation in a child process and SIGKILL it after ``batches`` committed batches
+    plus a random few milliseconds (often inside the next batch's transaction)."""
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe()
+    process = ctx.Process(target=_rotate_in_child, args=(url, new, old, child))
+    process.start()
+    seen = 0
+    workers = []
+    try:
+        while seen < batches:
+            assert parent.poll(60), "the rotation made no progress"
+            message = parent.recv()
+            assert message != "done", "the rotation finished before it could be killed"
+            workers = message
+            seen += 1
+        time.sleep(rng.uniform(0, 0.004))
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.join(10)
+    assert process.exitcode == -signal.SIGKILL
+    # The worker processes die with the run (PR_SET_PDEATHSIG), none is left behind.
+    assert len(workers) == 2
+    deadline = time.time() + 5
+    while any(_alive(pid) for pid in workers) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/status" % pid, encoding="ascii") as status:
+            return "\tZ" not in [line for line in status if line.startswith("State:")][0]
+    except (IOError, OSError):
+        return False
+
+
+def _rerun(url, new, old):
+    # PostgreSQL drops a killed client's advisory lock as soon as it notices the socket closed.
+    deadline = time.time() + 10
+    while True:
+        try:
+            return run("rotate", url, new, [old], workers=2, batch_size=50)
+        except engine.LockHeld:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_sigkill_mid_rotation_then_rerun_finishes(db_url):
+    old = seeded(db_url, users=60)
+    new = new_key()
+    before = webops_db.digest(db_url, [old])
+    rng = random.Random(11)
+    for batches in (3, 9):
+        _kill_after(db_url, new, old, batches, rng)
+        # Every value opens with one of the two keys, to the same plaintext.
+        assert webops_db.digest(db_url, [new, old], include_unknown=False) == before
+    census = webops_db.census(db_url, [new, old])
+    assert any(1 in c for c in census.values()) and any(0 in c for c in census.values()), "killed half-way"
+
+    done = _rerun(db_url, new, old)
+    assert done["totals"]["rotated"] > 0 and done["totals"]["already_current"] > 0
+    assert webops_db.not_under(db_url, new) == []
+    assert webops_db.digest(db_url, [new], include_unknown=False) == before
+    audit = run("audit", db_url, {"current": new, "old": old})
+    assert audit["totals"]["keys"]["old"] == 0
+    assert not _rerun(db_url, new, old)["changed"]
+
+
+def test_dropped_connection_mid_rotation(pg_url):
+    old = seeded(pg_url, users=40)
+    new = new_key()
+    before = webops_db.digest(pg_url, [old])
+    calls = []
+
+    def progress(_table, _column, _rows):
+        calls.append(1)
+        if len(calls) == 4:
+            with webops_db.Database(pg_url) as admin:
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                admin.commit()
+
+    with pytest.raises(engine.DatabaseError) as caught:
+        run("rotate", pg_url, new, [old], workers=1, batch_size=10, progress=progress)
+    assert "run again" in str(caught.value)
+    assert webops_db.digest(pg_url, [new, old], include_unknown=False) == before
+    done = run("rotate", pg_url, new, [old])
+    assert done["totals"]["already_current"] >= 30 and done["totals"]["rotated"] > 0
+    assert webops_db.not_under(pg_url, new) == []
+    assert webops_db.digest(pg_url, [new], include_unknown=False) == before
+
+
+def _narrow_database(url):
+    """The migrations' PostgreSQL schema (varchar(32) 2FA secrets, varchar(64) webhook secrets)
+    holding the legacy plaintext it can hold."""
+    webops_db.create_schema(url, narrow=True)
+    with webops_db.Database(url) as database:
+        database.executemany("INSERT INTO auth_user (id, username) VALUES (?, ?)", [(i, "user%d" % i) for i in (1, 2, 3)])
+        database.executemany("INSERT INTO core_two_factor_auth (id, user_id, secret, is_enabled, backup_codes) VALUES (?, ?, ?, ?, ?)",
+                             [(i, i, ("JBSWY3DPEHPK3PXP" * 2)[i:] + "AB"[:i], True, "[]") for i in (1, 2, 3)])
+        database.executemany("INSERT INTO core_webhook (id, user_id, name, secret, is_active, is_deleted) VALUES (?, ?, ?, ?, ?, ?)",
+                             [(i, i, "hook %d" % i, ("%064x" % (i * 7919)), True, False) for i in (1, 2, 3)])
+        database.commit()
+
+
+def test_narrow_columns_are_refused_with_the_fix(pg_url):
+    _narrow_database(pg_url)
+    key = new_key()
+    raw = webops_db.raw_digest(pg_url)
+    with pytest.raises(engine.ColumnTooNarrow) as caught:
+        run("encrypt", pg_url, key)
+    assert webops_db.raw_digest(pg_url) == raw, "nothing may be written"
+    details = dict(("%s.%s" % (d["table"], d["column"]), d) for d in caught.value.details)
+    assert details["core_two_factor_auth.secret"]["max_length"] == 32
+    assert details["core_two_factor_auth.secret"]["needed"] == 140
+    assert details["core_webhook.secret"]["needed"] == 184
+    message = str(caught.value)
+    assert "core_two_factor_auth.secret is varchar(32) but the tokens it would receive need 140 characters" in message
+    assert 'ALTER TABLE "core_two_factor_auth" ALTER COLUMN "secret" TYPE varchar(255);' in message
+    # Check mode runs the same checks.
+    with pytest.raises(engine.ColumnTooNarrow):
+        run("encrypt", pg_url, key, check_mode=True)
+    # A rotation that has no token to put there goes ahead.
+    assert not run("rotate", pg_url, key, [new_key()])["changed"]
+
+    before = webops_db.digest(pg_url, [key])
+    with webops_db.Database(pg_url) as database:
+        for detail in caught.value.details:
+            database.execute(detail["fix"])
+        database.commit()
+    done = run("encrypt", pg_url, key)
+    assert by_column(done)["core_two_factor_auth.secret"]["newly_encrypted"] == 3
+    assert webops_db.digest(pg_url, [key]) == before
+    assert webops_db.census(pg_url, [key])["core_webhook.secret"] == {0: 3}
+
+
+def test_a_row_the_app_changes_mid_batch_is_left_for_the_next_run(db_url):
+    old = seeded(db_url, users=15)
+    new = new_key()
+    app_value = Fernet(old.encode()).encrypt("changed by the app".encode()).decode()
+    spec = columns.resolve("none", [{"table": "databases", "column": "password"}])
+    calls = []
+
+    def progress(_table, _column, _rows):
+        calls.append(1)
+        if len(calls) == 1:
+            # Batch 2 (ids 6-10) has been read and re-encrypted, not yet written: the app saves row 8.
+            with webops_db.Database(db_url) as app:
+                app.execute("UPDATE databases SET password = ? WHERE id = 8", (app_value,))
+                app.commit()
+
+    with db.connect(db_url) as adapter:
+        done = engine.rotate(adapter, spec, new, [old], batch_size=5, workers=2, progress=progress)
+    assert done["totals"]["conflicts"] == 1 and done["totals"]["rows_written"] == 14
+    with webops_db.Database(db_url) as app:
+        assert app.query("SELECT password FROM databases WHERE id = 8") == [(app_value,)]
+    with db.connect(db_url) as adapter:
+        again = engine.rotate(adapter, spec, new, [old])
+    assert again["totals"]["rotated"] == 1 and again["totals"]["conflicts"] == 0
+    assert webops_db.census(db_url, [new])["databases.password"] == {0: 15}
