@@ -775,7 +775,8 @@ def rotate(db, specs, new_key, old_keys, on_unknown="fail", encrypt_plaintext=Fa
     _keyring([("new_key", new_key)] + [("old_keys[%d]" % i, k) for i, k in enumerate(old_keys)])  # refuses a key listed twice
     new_codec = _Codec(new_key)
     old_codecs = [_Codec(k) for k in old_keys]
-    scan_job = _ScanJob([("new", new_codec)] + list(zip(old_names, old_codecs)), set(old_names), encrypt_plaintext)
+    # Old keys first, as in _RotateJob: during a rotation most tokens are still under one of them.
+    scan_job = _ScanJob(list(zip(old_names, old_codecs)) + [("new", new_codec)], set(old_names), encrypt_plaintext)
 
     def check_tallies(tallies):
         details = _unknown_details(tallies)
