@@ -1,0 +1,305 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, webops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the Molecule verifiers read off the test hosts: real files, units and database rows.
+
+Like webops_db.py this is a judge, so it does not import the collection. Keys are wrapped in
+``Key``, whose repr is a fingerprint: a failing assertion shows fingerprints, never key text.
+The database is read from the controller over the shared loopback (the scenarios run their
+containers with ``network: host``), with the DATABASE_URL the host's own .env holds.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import hashlib
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+import webops_db  # noqa: E402  (the lead's judge of the WebOps schema)
+
+ENV_FILE = "/opt/webops/.env"
+ENV_LINK = "/opt/webops/control-panel/.env"
+EVENT_LOG = "/var/log/webops-standin/events.jsonl"
+SERVICES = ("webops-control-panel", "webops-celery-worker")
+
+
+class Key:
+    """A Fernet key whose printed form is its fingerprint."""
+
+    def __init__(self, text):
+        self.text = text.strip()
+        raw = base64.urlsafe_b64decode(self.text.replace("+", "-").replace("/", "_").encode("ascii"))
+        if len(raw) != 32:
+            raise ValueError("not a Fernet key (%d bytes)" % len(raw))
+        self.fingerprint = "sha256:" + hashlib.sha256(raw).hexdigest()[:16]
+
+    def __eq__(self, other):
+        return isinstance(other, Key) and other.fingerprint == self.fingerprint
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __hash__(self):
+        return hash(self.fingerprint)
+
+    def __repr__(self):
+        return "Key(%s)" % self.fingerprint
+
+
+def state_dir():
+    return os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "webops-state")
+
+
+def state_file(name):
+    with open(os.path.join(state_dir(), name)) as handle:
+        return handle.read()
+
+
+def initial_key():
+    return Key(state_file("initial.key"))
+
+
+def vault_file(env="dev"):
+    """The environment's vault file: the scenarios link group_vars to the ephemeral directory."""
+    return os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], env, "vault.yml")
+
+
+def parse_env(text):
+    """Parse a .env the way python-decouple's RepositoryEnv does (values are not printed)."""
+    values = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, value = line.split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[name.strip()] = value
+    return values
+
+
+class Secrets(dict):
+    """The .env values; its repr names the settings, never their values."""
+
+    def __repr__(self):
+        return "<.env with %s>" % ", ".join(sorted(self))
+
+
+def env_values(host, path=ENV_FILE):
+    return Secrets(parse_env(host.file(path).content_string))
+
+
+def env_key(host, name="ENCRYPTION_KEY"):
+    values = env_values(host)
+    return Key(values[name]) if name in values else None
+
+
+def database_url(host):
+    return env_values(host)["DATABASE_URL"]
+
+
+def vault_vars(path=None):
+    """Decrypt an ansible-vault vars file with the scenario's vault password client."""
+    import subprocess
+
+    import yaml
+    from ansible.constants import DEFAULT_VAULT_ID_MATCH
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    path = path or vault_file()
+    password = subprocess.check_output([os.environ["ANSIBLE_VAULT_PASSWORD_FILE"]]).strip()
+    vault = VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(password))])
+    with open(path, "rb") as handle:
+        data = yaml.safe_load(vault.decrypt(handle.read()))
+    return Secrets(data or {})
+
+
+def unit(host, name):
+    """systemctl show properties of a unit as a dict."""
+    out = host.check_output("systemctl show %s --property=Id,ActiveState,SubState,Result,"
+                            "ActiveEnterTimestampMonotonic,NRestarts,MainPID" % name)
+    props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    props["ActiveEnterTimestampMonotonic"] = int(props.get("ActiveEnterTimestampMonotonic") or 0)
+    return props
+
+
+def units_before(hostname):
+    """The start times prepare recorded, {unit: ActiveEnterTimestampMonotonic}."""
+    blocks, current = {}, {}
+    for line in state_file("units-before-%s.txt" % hostname).splitlines():
+        if not line.strip():
+            continue
+        name, value = line.split("=", 1)
+        if name == "Id":
+            current = blocks.setdefault(value, {})
+        current[name] = value
+    return dict((name, int(props.get("ActiveEnterTimestampMonotonic") or 0)) for name, props in blocks.items())
+
+
+def events(host, service=None):
+    if not host.file(EVENT_LOG).exists:
+        return []
+    found = [json.loads(line) for line in host.file(EVENT_LOG).content_string.splitlines() if line.strip()]
+    return [event for event in found if service is None or event["service"] == service]
+
+
+def wait_for(predicate, timeout=30.0, interval=0.5):
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value or time.time() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def census(url, keys):
+    """{table.column: {key index | 'plain' | 'empty' | 'unknown': count}} (webops_db)."""
+    return webops_db.census(url, [key.text for key in keys])
+
+
+def digest(url, keys):
+    return webops_db.digest(url, [key.text for key in keys])
+
+
+def values_not_under(url, key):
+    """Locations whose value is not a token of ``key`` (plaintext counts; empty does not)."""
+    fernets = [key.text]
+    bad = []
+    for table, column, pk, name, value in webops_db.iter_values(url):
+        where, _plain = webops_db.open_value(value, [webops_db.Fernet(k.encode("ascii")) for k in fernets])
+        if where not in (0, "empty"):
+            bad.append("%s.%s id=%s%s: %s" % (table, column, pk, " [%s]" % name if name else "", where))
+    return bad
+
+
+_NODES = {}
+
+
+def node(host):
+    """The same test host reached with `podman exec` (testinfra's ansible backend runs a whole
+    ansible command per call for podman connections, which makes the verifiers minutes slower)."""
+    import testinfra
+
+    name = getattr(host.backend, "host", None) or host.backend.get_hostname()
+    if name not in _NODES:
+        _NODES[name] = testinfra.get_host("podman://%s" % name)
+    return _NODES[name]
+
+
+def vault_keys(path=None):
+    """(current Key, next Key or None, [history Keys]) from the environment's vault file."""
+    data = vault_vars(path)
+    current = Key(data["webops_encryption_key"]) if data.get("webops_encryption_key") else None
+    upcoming = Key(data["webops_encryption_key_next"]) if data.get("webops_encryption_key_next") else None
+    history = [Key(entry["key"]) for entry in data.get("webops_encryption_key_history") or []]
+    return current, upcoming, history
+
+
+# ----- command line, for the scenarios' converge playbooks (controller side) -----------------
+
+def _podman_text(container, *argv):
+    import subprocess
+
+    return subprocess.check_output(("podman", "exec", container) + argv).decode("utf-8")
+
+
+def snapshot(container, database_container=None):
+    """Fingerprints and counts that describe where a rotation stands (no key, no plaintext)."""
+    env = Secrets(parse_env(_podman_text(container, "cat", ENV_FILE)))
+    db_env = env if database_container in (None, container) else Secrets(parse_env(_podman_text(database_container, "cat", ENV_FILE)))
+    keys = [initial_key()]
+    if os.path.exists(vault_file()):
+        current, upcoming, history = vault_keys()
+        for key in [current, upcoming] + history:
+            if key is not None and key not in keys:
+                keys.append(key)
+    counts = {}
+    for column, buckets in census(db_env["DATABASE_URL"], keys).items():
+        for where, count in buckets.items():
+            name = keys[where].fingerprint if isinstance(where, int) else where
+            counts[name] = counts.get(name, 0) + count
+    units = {}
+    for service in SERVICES:
+        out = _podman_text(container, "systemctl", "show", service, "--property=ActiveState,LoadState")
+        props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        if props.get("LoadState") == "loaded":
+            units[service] = props["ActiveState"]
+    return {
+        "env": dict((name, Key(env[name]).fingerprint) for name in ("ENCRYPTION_KEY", "OLD_ENCRYPTION_KEY") if env.get(name)),
+        "vault": dict((name, key.fingerprint if key else None) for name, key in
+                      zip(("current", "next"), vault_keys()[:2])) if os.path.exists(vault_file()) else {},
+        "database": counts,
+        "units": units,
+    }
+
+
+def kill_mid_rotation(container, controller_pid, timeout=300.0):
+    """Wait until the database is partly under the vault's next key, then SIGKILL the rotating
+    module on the host and the ansible-playbook that drives it, as a crash would."""
+    import signal
+    import subprocess
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if os.path.exists(vault_file()):
+            current, upcoming, _history = vault_keys()
+            if upcoming is not None:
+                totals = {}
+                for buckets in census(database_url_of(container), [current, upcoming]).values():
+                    for where, count in buckets.items():
+                        totals[where] = totals.get(where, 0) + count
+                if totals.get(0, 0) > 0 and totals.get(1, 0) > 0:
+                    # The pipelined module (and its forked workers) run as a bare `/usr/bin/python3`.
+                    pkill = subprocess.call(("podman", "exec", container, "pkill", "-9", "-f", "^/usr/bin/python3$"))
+                    try:
+                        os.killpg(controller_pid, signal.SIGKILL)
+                    except OSError:
+                        os.kill(controller_pid, signal.SIGKILL)
+                    # pkill exits 0 only when it matched (and killed) a process.
+                    return {"killed_with": {"old": totals.get(0, 0), "new": totals.get(1, 0), "module_killed": pkill == 0}}
+        time.sleep(0.1)
+    raise SystemExit("the rotation never reached the database within %ss; nothing was killed" % timeout)
+
+
+def database_url_of(container):
+    return parse_env(_podman_text(container, "cat", ENV_FILE))["DATABASE_URL"]
+
+
+def main(argv=None):
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Molecule scenario probes (fingerprints and counts only)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    snap = sub.add_parser("snapshot")
+    snap.add_argument("--container", required=True)
+    snap.add_argument("--database-container")
+    kill = sub.add_parser("kill-mid-rotation")
+    kill.add_argument("--container", required=True)
+    kill.add_argument("--controller-pid", type=int, required=True)
+    for cmd in (snap, kill):
+        cmd.add_argument("--out", required=True, help="JSON file (in the scenario's state directory)")
+    args = parser.parse_args(argv)
+    if args.command == "snapshot":
+        result = snapshot(args.container, args.database_container)
+    else:
+        result = kill_mid_rotation(args.container, args.controller_pid)
+        time.sleep(1)
+        result.update(snapshot(args.container))
+    with open(args.out, "w") as handle:
+        json.dump(result, handle, indent=1, sort_keys=True)
+    print(json.dumps(result, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
