@@ -1,0 +1,124 @@
+# webops.encryption — developer and CI entry points. `make test` is THE test command.
+# Every target installs what it needs itself: the .venv from requirements.txt and, when run
+# as root on Debian, the missing Debian packages (`apt-get update` at most once per checkout).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV ?= $(CURDIR)/.venv
+export VENV
+export PATH := $(VENV)/bin:$(PATH)
+# Unbuffered Python output keeps each stage's lines in order in CI logs.
+export PYTHONUNBUFFERED := 1
+
+DEPS := scripts/ci_deps.sh
+STAGE := scripts/ci_stage.sh
+PYTEST := scripts/ci_pytest.sh
+
+# Debian packages per area; only the missing ones get installed.
+APT_TOOLS := git rsync
+APT_SANITY := $(APT_TOOLS) shellcheck
+APT_DB := postgresql gnupg
+APT_HARDENING := $(APT_DB) strace
+APT_MOLECULE := podman runc debootstrap debian-archive-keyring
+
+# Time limits (minutes) per stage of `make test`: a hung stage fails alone instead of eating CI's budget.
+LIMIT_LINT := 8
+LIMIT_SANITY := 12
+LIMIT_UNIT := 3
+LIMIT_INTEGRATION := 15
+LIMIT_HARDENING := 10
+LIMIT_MOLECULE := 25
+LIMIT_BUILD := 4
+
+.PHONY: help venv deps-tools deps-sanity deps-db deps-hardening deps-molecule deps-all \
+	lint sanity unit integration hardening molecule build-check \
+	test test-stages benchmark demo demo-clean clean
+
+help:
+	@echo "make test          lint, sanity, unit, integration, hardening, molecule, build-check (what CI runs)"
+	@echo "                   KEEP_GOING=1 runs every stage even after a failure"
+	@echo "make venv          create/update .venv from requirements.txt"
+	@echo "make lint          ansible-lint (production profile) + antsibull-changelog lint"
+	@echo "make sanity        ansible-test sanity on a copy of the work tree (no ignore files)"
+	@echo "make unit | integration | hardening   one pytest suite (PYTEST_ARGS='-x -k name' to narrow)"
+	@echo "make molecule      molecule test for every scenario (SCENARIOS='a b' for some)"
+	@echo "make build-check   build + install the tarball, render ansible-doc for every plugin"
+	@echo "make benchmark     benchmarks/run.py (not part of make test)"
+	@echo "make demo | demo-clean   scripts/demo.sh"
+
+venv:
+	@$(DEPS) venv
+
+deps-tools:
+	@$(DEPS) apt $(APT_TOOLS)
+deps-sanity:
+	@$(DEPS) apt $(APT_SANITY)
+deps-db:
+	@$(DEPS) apt $(APT_DB)
+deps-hardening:
+	@$(DEPS) apt $(APT_HARDENING)
+deps-molecule:
+	@$(DEPS) apt $(APT_MOLECULE)
+# One apt-get install for everything `make test` needs.
+deps-all:
+	@$(DEPS) apt $(sort $(APT_SANITY) $(APT_HARDENING) $(APT_MOLECULE))
+
+lint: venv
+	ansible-lint
+	antsibull-changelog lint
+	antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+
+sanity: venv deps-sanity
+	scripts/sanity.sh
+
+unit: venv
+	$(PYTEST) unit tests/unit
+
+integration: venv deps-db
+	$(PYTEST) integration tests/integration
+
+hardening: venv deps-hardening
+	$(PYTEST) hardening tests/hardening
+
+molecule: venv deps-molecule
+	scripts/molecule.sh $(SCENARIOS)
+
+build-check: venv deps-tools
+	scripts/build_check.sh
+
+# The stages run one after the other in this order, whatever -j says; the first failure stops
+# the run unless KEEP_GOING=1. The closing summary (the line CI reads) is printed either way.
+continue = $(if $(KEEP_GOING),|| echo $(1) >> .tmp/reports/failed-stages)
+
+test:
+	@rm -rf .tmp/reports
+	@status=0; $(MAKE) --no-print-directory test-stages || status=$$?; \
+		"$(VENV)/bin/python" scripts/ci_summary.py 2>/dev/null || python3 scripts/ci_summary.py; \
+		exit $$status
+
+test-stages: venv deps-all
+	$(STAGE) lint $(LIMIT_LINT) $(MAKE) --no-print-directory lint $(call continue,lint)
+	$(STAGE) sanity $(LIMIT_SANITY) $(MAKE) --no-print-directory sanity $(call continue,sanity)
+	$(STAGE) unit $(LIMIT_UNIT) $(MAKE) --no-print-directory unit $(call continue,unit)
+	$(STAGE) integration $(LIMIT_INTEGRATION) $(MAKE) --no-print-directory integration $(call continue,integration)
+	$(STAGE) hardening $(LIMIT_HARDENING) $(MAKE) --no-print-directory hardening $(call continue,hardening)
+	$(STAGE) molecule $(LIMIT_MOLECULE) $(MAKE) --no-print-directory molecule $(call continue,molecule)
+	$(STAGE) build-check $(LIMIT_BUILD) $(MAKE) --no-print-directory build-check $(call continue,build-check)
+	@test ! -s .tmp/reports/failed-stages
+
+benchmark: venv deps-db
+	@test -f benchmarks/run.py || { echo "make benchmark: benchmarks/run.py is not there yet" >&2; exit 1; }
+	python benchmarks/run.py $(BENCHMARK_ARGS)
+
+demo: venv
+	@test -f scripts/demo.sh || { echo "make demo: scripts/demo.sh is not there yet" >&2; exit 1; }
+	bash scripts/demo.sh
+
+demo-clean: venv
+	@test -f scripts/demo.sh || { echo "make demo-clean: scripts/demo.sh is not there yet" >&2; exit 1; }
+	bash scripts/demo.sh clean
+
+clean:
+	rm -rf .tmp tests/output

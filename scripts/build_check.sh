@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Copyright (c) webops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Builds the collection tarball the way a release would, installs it into a throwaway
+# collections path, and renders the documentation of every module, filter and lookup
+# plugin from that install. Fails if the tarball holds development-only material or if
+# any plugin's documentation does not render.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${VENV:-$ROOT/.venv}"
+DIST="$ROOT/.tmp/dist"
+SRC="$ROOT/.tmp/build/ansible_collections/webops/encryption"
+export PATH="$VENV/bin:$PATH"
+
+cd "$ROOT"
+# Build from the files a commit would hold (tracked + new, not ignored); the collections/
+# link to the checkout root only serves development and would be a loop in the tarball.
+rm -rf "$SRC" "$DIST"
+mkdir -p "$SRC" "$DIST"
+git ls-files -co --exclude-standard -z | grep -zv '^collections/' | sort -zu > "$ROOT/.tmp/build-files"
+rsync -a --from0 --files-from="$ROOT/.tmp/build-files" --ignore-missing-args ./ "$SRC/"
+
+ansible-galaxy collection build --output-path "$DIST" "$SRC"
+tarball="$(ls "$DIST"/webops-encryption-*.tar.gz)"
+
+# Development-only material must never ship (see galaxy.yml build_ignore).
+if unwanted="$(tar -tzf "$tarball" | grep -E '^(\.venv|\.tmp|\.git|\.ci|collections|molecule|benchmarks|tests/(unit|integration|hardening|output))(/|$)|\.(sqlite3|db|log|tar\.gz)$')"; then
+    echo "build-check: the tarball holds files that must not ship (add them to build_ignore in galaxy.yml):" >&2
+    echo "$unwanted" >&2
+    exit 1
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/webops-build-check.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+# Work outside the checkout so its ansible.cfg (collections_path=./collections) is not used:
+# only the installed tarball can answer.
+cd "$work"
+export ANSIBLE_COLLECTIONS_PATH="$work/collections" ANSIBLE_CONFIG="$work/ansible.cfg"
+: > "$ANSIBLE_CONFIG"
+ansible-galaxy collection install --offline -p "$work/collections" "$tarball"
+
+# name:type pairs: one module per file; filter and lookup names as the install lists them,
+# plus one per lookup file, so a plugin the listing misses still fails the check.
+plugins=()
+for path in "$ROOT"/plugins/modules/*.py; do
+    [ -e "$path" ] || continue
+    name="$(basename "$path" .py)"
+    [ "$name" = __init__ ] || plugins+=("module:$name")
+done
+for path in "$ROOT"/plugins/lookup/*.py; do
+    [ -e "$path" ] || continue
+    name="$(basename "$path" .py)"
+    [ "$name" = __init__ ] || plugins+=("lookup:$name")
+done
+for type in filter lookup test; do
+    ansible-doc -t "$type" -l webops.encryption --json > "$work/list.json"
+    while read -r name; do
+        [ -n "$name" ] && plugins+=("$type:${name#webops.encryption.}")
+    done < <(python -c 'import json, sys; print("\n".join(sorted(json.load(sys.stdin))))' < "$work/list.json")
+done
+mapfile -t plugins < <(printf '%s\n' "${plugins[@]}" | sort -u | grep -v '^$' || true)
+
+failed=0
+for entry in "${plugins[@]}"; do
+    type="${entry%%:*}"
+    fqcn="webops.encryption.${entry#*:}"
+    # --json exits 0 with {} for an unknown plugin; require a real DOCUMENTATION block.
+    if ansible-doc -t "$type" --json "$fqcn" > "$work/doc.json" 2> "$work/doc.err" &&
+        python - "$fqcn" "$work/doc.json" <<'EOF'
+import json
+import sys
+
+fqcn, path = sys.argv[1], sys.argv[2]
+with open(path, encoding='utf-8') as handle:
+    doc = json.load(handle).get(fqcn, {}).get('doc') or {}
+sys.exit(0 if doc.get('short_description') and doc.get('description') else 1)
+EOF
+    then
+        # The text renderer is what users see; it must work too.
+        if ansible-doc -t "$type" "$fqcn" > "$work/doc.txt" 2>> "$work/doc.err"; then
+            echo "build-check: ok   ansible-doc -t $type $fqcn"
+            continue
+        fi
+    fi
+    echo "build-check: FAIL ansible-doc -t $type $fqcn" >&2
+    cat "$work/doc.err" >&2
+    failed=1
+done
+
+if [ "$failed" -ne 0 ]; then
+    exit 1
+fi
+echo "build-check: $(basename "$tarball") builds, installs, and renders docs for ${#plugins[@]} plugin(s)"
