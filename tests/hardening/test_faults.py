@@ -1,0 +1,255 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, webops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fault injection against the engine on real PostgreSQL and SQLite.
+
+After every fault, the invariant of design.md is checked: every value opens, with the
+old or the new key, to the plaintext it had before (digest of all plaintexts). Then the
+same command is run again and must finish: every value opens with the new key alone.
+"""
+
+import base64
+import os
+import random
+import time
+
+import pytest
+
+from ansible_collections.webops.encryption.plugins.module_utils import fernet
+
+import webops_db
+from hardening_faults import Child, fraction_under, fresh_db, run_engine
+from hardening_leaks import Needles
+from pg_cluster import PgCluster
+
+SEED = int(os.environ.get("HARDENING_SEED", "0")) or random.SystemRandom().randrange(1, 2 ** 31)
+USERS = 200          # about 2,000 token values over the WebOps tables
+BATCH = 50
+KILLS = {"postgresql": 30, "sqlite": 25}
+
+
+def _rotate_cfg(url, new, old, **extra):
+    cfg = {"op": "rotate", "url": url, "new": new, "old": [old], "batch_size": BATCH, "on_unknown": "fail"}
+    cfg.update(extra)
+    return cfg
+
+
+def _complete(url, new, old, before):
+    """Run the same rotation again to the end; True when every value opens with ``new`` alone."""
+    rc, result, err = run_engine(_rotate_cfg(url, new, old))
+    assert rc == 0, (result, err[-3000:])
+    return webops_db.digest(url, [new], include_unknown=False) == before and webops_db.not_under(url, new) == []
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_sigkill_at_random_points_then_rerun(backend, request, tally, capsys):
+    url = request.getfixturevalue("pg_url" if backend == "postgresql" else "sqlite_url")
+    rng = random.Random(SEED + (1 if backend == "sqlite" else 0))
+    with capsys.disabled():
+        print("\n[hardening] SIGKILL loop on %s: HARDENING_SEED=%d" % (backend, SEED))
+    key = fernet.generate_key()
+    before = fresh_db(url, key, USERS)
+    # One clean run measures how long a rotation takes, so kill delays spread over all of it.
+    new = fernet.generate_key()
+    started = time.monotonic()
+    assert _complete(url, new, key, before)
+    duration = max(time.monotonic() - started - 0.25, 0.05)
+    batches = sum(-(-users // BATCH) for users in [USERS]) * 11  # 11 ENCRYPTION_KEY columns
+    old = new
+    kills, fractions, cycles = 0, [], 0
+    while kills < KILLS[backend]:
+        new = fernet.generate_key()
+        cycles += 1
+        for _attempt in range(6):
+            child = Child(_rotate_cfg(url, new, old)).wait_ready()
+            if kills % 2:
+                time.sleep(rng.uniform(0.0, duration))       # anywhere: reading, encrypting, mid-transaction
+            else:
+                # Right after batch N committed (or a moment later), N drawn from what is left to do.
+                done = int(fraction_under(url, new) * batches)
+                child.wait_batches(rng.randint(max(1, done), batches))
+                time.sleep(rng.choice((0.0, rng.uniform(0.0, 0.02))))
+            if not child.kill():
+                assert child.proc.returncode == 0, child.err[-2000:]
+                break
+            kills += 1
+            group_gone = child.group_gone()
+            # The invariant at the instant of the kill: every value opens with old or new, unchanged.
+            survived = webops_db.digest(url, [new, old], include_unknown=False) == before and group_gone
+            fractions.append(fraction_under(url, new))
+            tally.fault("SIGKILL mid-rotation (%s)" % backend, survived, "seed %d kill %d" % (SEED, kills))
+            assert survived, "seed %d: after kill %d a value no longer opens to its plaintext" % (SEED, kills)
+            if kills >= KILLS[backend] or fractions[-1] >= 1.0:
+                break   # every value already moved: further kills of this rotation would all land after it
+        finished = _complete(url, new, old, before)
+        tally.fault("re-run after SIGKILL (%s)" % backend, finished, "seed %d cycle %d" % (SEED, cycles))
+        assert finished, "seed %d cycle %d: the re-run did not leave every value under the new key" % (SEED, cycles)
+        old = new
+    mid = [f for f in fractions if 0.0 < f < 1.0]
+    with capsys.disabled():
+        print("[hardening] %s: %d kills in %d rotations (seed %d); %d landed mid-rotation; progress at kill: %s"
+              % (backend, kills, cycles, SEED, len(mid), " ".join("%.2f" % f for f in sorted(fractions))))
+    # A loop whose kills all land before or after the work proves nothing.
+    assert len(mid) >= kills // 3, fractions
+
+
+def _backend_pid(admin, dbname):
+    rows = admin.execute(
+        "SELECT pid, state, query FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
+        "AND backend_type = 'client backend'", (dbname,)).fetchall()
+    return rows
+
+
+def test_connection_dropped_mid_batch_then_rerun(pg_server, pg_url, tally):
+    dbname = pg_url.rsplit("/", 1)[1]
+    key = fernet.generate_key()
+    before = fresh_db(pg_url, key, USERS)
+    old = key
+    drops = 0
+    with pg_server.admin() as admin:
+        for round_ in range(4):
+            new = fernet.generate_key()
+            child = Child(_rotate_cfg(pg_url, new, old, batch_size=20)).wait_ready()
+            terminated = None
+            deadline = time.monotonic() + 30
+            # Wait until the run is inside a write (an UPDATE in flight, or a transaction open), then cut it.
+            while child.alive() and time.monotonic() < deadline and terminated is None:
+                for pid, state, query in _backend_pid(admin, dbname):
+                    if state == "idle in transaction" or (state == "active" and query.lstrip().upper().startswith("UPDATE")):
+                        if round_ % 2 or fraction_under(pg_url, new) > 0:
+                            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                            terminated = pid
+                            break
+            child.finish()
+            assert terminated is not None, "the run finished before a write could be cut off"
+            drops += 1
+            result = child.result() or {}
+            needles = Needles().add_key("new", new).add_key("old", old).add_plaintext("password", pg_server.password)
+            leaks = needles.scan(child.out + child.err, "child output")
+            clear = child.proc.returncode == 2 and "run again" in result.get("msg", "") and "Traceback" not in child.err
+            survived = webops_db.digest(pg_url, [new, old], include_unknown=False) == before
+            tally.leak_check("connection-drop error message", leaks)
+            finished = _complete(pg_url, new, old, before)
+            tally.fault("pg_terminate_backend mid-batch", survived and finished and clear,
+                        "round %d rc=%s msg=%s" % (round_, child.proc.returncode, result.get("msg", "")[:150]))
+            assert clear, (child.proc.returncode, result, child.err[-2000:])
+            assert survived and finished
+            assert leaks == []
+            old = new
+    assert drops == 4
+
+
+def test_two_rotations_at_once_one_is_refused(pg_url, sqlite_url, tally):
+    for url in (pg_url, sqlite_url):
+        key = fernet.generate_key()
+        before = fresh_db(url, key, 1500)   # enough work that the runs overlap
+        new = fernet.generate_key()
+        first = Child(_rotate_cfg(url, new, key, wait_go=True, batch_size=100)).wait_ready()
+        second = Child(_rotate_cfg(url, new, key, wait_go=True, batch_size=100)).wait_ready()
+        first.go()
+        second.go()
+        codes = sorted([first.finish(), second.finish()])
+        results = [first.result() or {}, second.result() or {}]
+        refused = [r for r in results if r.get("error")]
+        message = refused[0].get("msg", "") if refused else ""
+        ok = codes == [0, 2] and len(refused) == 1 and refused[0]["error"] == "LockHeld" \
+            and "another" in message and "run again" in message
+        consistent = webops_db.digest(url, [new], include_unknown=False) == before and webops_db.not_under(url, new) == []
+        tally.fault("concurrent rotation (%s)" % url.split(":")[0], ok and consistent, "codes %s %s" % (codes, message[:120]))
+        assert ok, (codes, results, first.err[-1500:], second.err[-1500:])
+        assert consistent
+
+
+@pytest.fixture
+def own_cluster():
+    """A private PostgreSQL cluster this test may stop and start (the shared one is left alone)."""
+    cluster = PgCluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+def test_database_stopped_between_preflight_and_rotation(own_cluster, tally):
+    url = own_cluster.url(own_cluster.create_database())
+    key = fernet.generate_key()
+    before = fresh_db(url, key, USERS)
+    new = fernet.generate_key()
+    # The child connects and checks (READY), then the server goes away before it rotates.
+    child = Child(_rotate_cfg(url, new, key, wait_go=True)).wait_ready()
+    own_cluster.stop("fast")
+    child.go()
+    child.finish()
+    result = child.result() or {}
+    needles = Needles().add_key("new", new).add_key("old", key).add_plaintext("password", own_cluster.password)
+    leaks = needles.scan(child.out + child.err, "child output")
+    clear = child.proc.returncode == 2 and bool(result.get("msg")) and "Traceback" not in child.err
+    own_cluster.restart()
+    assert own_cluster.wait_ready()
+    untouched = webops_db.digest(url, [key], include_unknown=False) == before
+    # The server down at the start of a run: a clear refusal, nothing written.
+    own_cluster.stop("fast")
+    rc2, result2, err2 = run_engine(_rotate_cfg(url, new, key))
+    clear2 = rc2 == 2 and "cannot connect" in (result2 or {}).get("msg", "")
+    leaks += needles.scan(repr(result2) + err2, "child output (server down)")
+    own_cluster.restart()
+    assert own_cluster.wait_ready()
+    # Stopped hard in the middle of a run (crash: immediate shutdown), then restarted.
+    child = Child(_rotate_cfg(url, new, key, batch_size=20)).wait_ready()
+    deadline = time.monotonic() + 20
+    while fraction_under(url, new) == 0 and time.monotonic() < deadline and child.alive():
+        time.sleep(0.01)
+    own_cluster.stop("immediate")
+    child.finish()
+    own_cluster.restart()
+    assert own_cluster.wait_ready()
+    mid_ok = webops_db.digest(url, [new, key], include_unknown=False) == before
+    finished = _complete(url, new, key, before)
+    tally.leak_check("database-down error messages", leaks)
+    tally.fault("database stopped between preflight and rotation", clear and untouched,
+                "rc=%s msg=%s" % (child.proc.returncode, result.get("msg", "")[:150]))
+    tally.fault("database down at start", clear2, repr(result2)[:150])
+    tally.fault("database crashed mid-rotation (immediate stop)", mid_ok and finished)
+    assert clear, (result, child.err[-2000:])
+    assert untouched and clear2 and mid_ok and finished
+    assert leaks == []
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_faulty_encryptor_never_commits_a_bad_token(workers, sqlite_url, monkeypatch, tally):
+    """Inject a fault into the token codec (every 37th new token comes out corrupted): the batch
+    holding it must not be written, the run must stop with a clear error, and once the fault is
+    gone the same command finishes. Workers are forked, so they inherit the faulty codec."""
+    from ansible_collections.webops.encryption.plugins.module_utils import columns, db, engine
+    key = fernet.generate_key()
+    before = fresh_db(sqlite_url, key, 60)
+    new = fernet.generate_key()
+    real_seal = engine._Codec.seal
+    calls = {"n": 0}
+
+    def faulty_seal(self, plaintext):
+        token = real_seal(self, plaintext)
+        calls["n"] += 1
+        if calls["n"] % 37 == 0:
+            raw = bytearray(base64.urlsafe_b64decode(token))
+            raw[30] ^= 0x04   # a flipped ciphertext bit: the HMAC no longer matches
+            token = base64.urlsafe_b64encode(bytes(raw)).decode()
+        return token
+
+    monkeypatch.setattr(engine._Codec, "seal", faulty_seal)
+    specs = columns.resolve("webops")
+    with db.connect(sqlite_url) as adapter:
+        try:
+            engine.rotate(adapter, specs, new, [key], batch_size=10, workers=workers)
+            message = "finished with a faulty encryptor"
+            refused = False
+        except engine.EngineError as exc:
+            message = str(exc)
+            refused = "decrypt" in message or "disagree" in message
+    monkeypatch.undo()
+    intact = webops_db.digest(sqlite_url, [new, key], include_unknown=False) == before
+    finished = _complete(sqlite_url, new, key, before)
+    tally.fault("faulty encryptor, workers=%d" % workers, refused and intact and finished, message[:120])
+    assert refused, message
+    assert intact, "a corrupted token was committed"
+    assert finished
