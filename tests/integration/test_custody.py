@@ -108,7 +108,10 @@ def test_rotation_escrows_the_new_key_before_the_database_is_touched(site, sqlit
     rotations = [line for line in site.log_lines() if line["operation"] == "rotate"]
     assert rotations and rotations[-1]["reason"] == "employee_departure"
     assert rotations[-1]["fingerprints"] == {"old": fingerprint(old), "new": fingerprint(escrowed)}
-    assert [line["operation"] for line in site.log_lines("host")].count("rotate") == len(hosts)
+    # One line per host for the run stopped after step 3, and one for the run that finished.
+    host_rotations = [line for line in site.log_lines("host") if line["operation"] == "rotate"]
+    assert [line["outcome"] for line in host_rotations] == ["failure"] * len(hosts) + ["success"] * len(hosts)
+    assert [line["details"].get("stopped_in_step") for line in host_rotations[:len(hosts)]] == [3] * len(hosts)
 
 
 def test_rotation_stops_when_its_key_cannot_be_escrowed(site, sqlite_url):

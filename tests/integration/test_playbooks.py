@@ -14,8 +14,11 @@ import os
 import re
 import stat
 
+from cryptography.fernet import Fernet
+
 import webops_db
-from playbooks_site import ENV, Environment, fingerprint, step_of
+from custody_env import assert_no_secret
+from playbooks_site import ENV, OTHER_SETTINGS, Environment, fingerprint, step_of
 
 
 def recap_changed(output, host):
@@ -53,6 +56,7 @@ def test_setup_check_mode_rotation_and_verify_across_hosts(tmp_path, sqlite_url)
     assert re.search(r"core_webhook\.secret: 12 rows, 10 already encrypted, 2 newly encrypted", result.stdout)
     assert site.env_bytes() == env_before and site.database_state() == db_before
     assert not os.path.exists(site.vault_file(ENV))
+    assert not os.path.exists(site.host_log) and not os.path.exists(site.controller_log)
 
     # Setup adopts the key the hosts share, escrows it, encrypts the legacy plaintext secrets.
     result = site.run("setup_encryption.yml")
@@ -71,6 +75,7 @@ def test_setup_check_mode_rotation_and_verify_across_hosts(tmp_path, sqlite_url)
 
     # --check reports the counts and writes nothing: not the .env files, the rows or the vault.
     vault_before = open(site.vault_file(ENV), "rb").read()
+    logs_before = site.log_lines("host"), site.log_lines()
     result = site.run("rotate_keys.yml", check=True)
     assert result.returncode == 0, result.stdout[-4000:]
     assert "would rotate (check mode, nothing written)" in result.stdout
@@ -78,6 +83,7 @@ def test_setup_check_mode_rotation_and_verify_across_hosts(tmp_path, sqlite_url)
     assert site.env_bytes() == env_before
     assert site.database_state() == db_before
     assert open(site.vault_file(ENV), "rb").read() == vault_before
+    assert (site.log_lines("host"), site.log_lines()) == logs_before
 
     # The rotation: every column under one new key, both hosts' .env hold only it, settings kept.
     result = site.run("rotate_keys.yml")
@@ -217,3 +223,85 @@ def test_setup_generates_one_key_for_the_environment_and_never_splits_it(tmp_pat
     assert "Nothing was written" in result.stdout
     assert site.env_bytes() == env_before
     assert open(site.vault_file(ENV), "rb").read() == vault_before
+
+
+def test_every_key_operation_is_audited_and_a_restored_backup_moves_forward(tmp_path, sqlite_url):
+    """setup (generate, set) + encrypt_secrets + rotate + verify: one audit line each, on the host and
+    the controller, none holding a key or a secret. Then a database backup taken before the rotation
+    is restored: verify names its values as under a retired key, and a re-run of rotate_keys.yml
+    moves every value to the newest key."""
+    site = Environment(tmp_path, sqlite_url, hosts=(), users=0)
+    host = "db1.%s" % ENV
+    with open(site.env_file(ENV, host), "w") as handle:
+        handle.write(OTHER_SETTINGS + "DATABASE_URL=%s\n" % sqlite_url)
+
+    # No key anywhere: setup generates the environment's key, escrows it and writes it to the .env.
+    result = site.run("setup_encryption.yml")
+    assert result.returncode == 0, result.stdout[-4000:]
+    first = site.vault_data()["webops_encryption_key"]
+    assert site.env_values(host)["ENCRYPTION_KEY"] == first
+
+    # The database now holds secrets under that key, two of them left in plain text by an old release.
+    database = sqlite_url[len("sqlite:///"):]
+    os.remove(database)
+    webops_db.create_schema(sqlite_url)
+    webops_db.seed(sqlite_url, first, users=12, legacy_plaintext=2)
+    site.digest = webops_db.digest(sqlite_url, [first], include_unknown=False)
+    plaintexts = set(webops_db.open_value(value, [Fernet(first.encode())])[1]
+                     for _table, _column, _pk, _name, value in webops_db.iter_values(sqlite_url))
+    plaintexts.discard("")
+    assert len(plaintexts) > 100
+    result = site.run("encrypt_secrets.yml")
+    assert result.returncode == 0, result.stdout[-4000:]
+    with open(database, "rb") as handle:
+        backup = handle.read()
+
+    result = site.run("rotate_keys.yml")
+    assert result.returncode == 0, result.stdout[-4000:]
+    second = site.assert_rotated_to_current()
+    result = site.run("verify_keys.yml")
+    assert result.returncode == 0, result.stdout[-4000:]
+
+    # The backup from before the rotation comes back: its values are under the retired first key.
+    with open(database, "wb") as handle:
+        handle.write(backup)
+    result = site.run("verify_keys.yml")
+    assert result.returncode != 0, result.stdout[-4000:]
+    assert re.search(r"core_webhook\.secret: 12 rows: 0 under the current key, 12 under the retired %s key, 0 plaintext, 0 empty, 0 that no key opens"
+                     % re.escape(fingerprint(first)), result.stdout), result.stdout[-3000:]
+    assert "under a key an earlier rotation retired" in result.stdout
+    # The re-run rotation takes them (and nothing else is lost) to a third key.
+    result = site.run("rotate_keys.yml")
+    assert result.returncode == 0, result.stdout[-4000:]
+    third = site.assert_rotated_to_current()
+    assert third not in (first, second)
+    assert [entry["key"] for entry in site.vault_data()["webops_encryption_key_history"]] == [first, second]
+    # A setup run that changes nothing claims no operation.
+    result = site.run("setup_encryption.yml")
+    assert result.returncode == 0 and recap_changed(result.stdout, host) == 0, result.stdout[-4000:]
+
+    expected = ["generate", "escrow", "set", "encrypt", "escrow", "rotate", "verify", "verify", "escrow", "rotate"]
+    for which, path in (("host", site.host_log), ("controller", site.controller_log)):
+        lines = site.log_lines(which)
+        assert [line["operation"] for line in lines] == expected, (which, lines)
+        assert all(line["host"] == host and line["environment"] == ENV for line in lines)
+        outcomes = dict((line["operation"], []) for line in lines)
+        for line in lines:
+            outcomes[line["operation"]].append(line["outcome"])
+        assert outcomes["verify"] == ["success", "failure"], which
+        assert set(outcomes["rotate"]) == {"success"}, which
+        assert lines[0]["fingerprints"] == {"new": fingerprint(first)}
+        assert lines[2]["fingerprints"] == {"current": fingerprint(first)}
+        encrypted = lines[3]["counts"]
+        assert encrypted["core_two_factor_auth.secret"] == {"newly_encrypted": 2, "total": 12}, encrypted
+        assert encrypted["core_webhook.secret"] == {"newly_encrypted": 2, "total": 12}, encrypted
+        rotations = [line["fingerprints"] for line in lines if line["operation"] == "rotate"]
+        assert rotations == [{"old": fingerprint(first), "new": fingerprint(second)},
+                             {"old": fingerprint(second), "new": fingerprint(third)}]
+        assert lines[7]["counts"]["core_webhook.secret"]["retired %s" % fingerprint(first)] == 12
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        with open(path) as handle:
+            text = handle.read()
+        assert_no_secret(text, [first, second, third])
+        leaked = [value for value in plaintexts if value in text]
+        assert leaked == [], "plaintext secrets in the %s audit log" % which
