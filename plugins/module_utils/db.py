@@ -266,7 +266,7 @@ class SQLiteAdapter(Adapter):
         """rows: [(pk, old)]. Deletes rows still holding ``old``."""
         sql = "DELETE FROM %s WHERE %s = ? AND %s = ?" % (
             quote_identifier(spec.table), quote_identifier(spec.pk), quote_identifier(spec.column))
-        cur, count = self._write(sql, [(pk, old) for pk, old in rows])
+        cur, count = self._write(sql, list(rows))
         return self._finish(cur, count, before_commit)
 
     def _finish(self, cur, count, before_commit):
@@ -332,7 +332,7 @@ class PostgresAdapter(Adapter):
     def _message(self, exc):
         diag = getattr(exc, "diag", None)
         primary = getattr(diag, "message_primary", None) if diag is not None else None
-        text = primary or str(exc).strip().split("\n")[0]
+        text = primary or str(exc).strip().split("\n", maxsplit=1)[0]
         return _mask(text, self._secrets)
 
     def close(self):

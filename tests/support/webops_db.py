@@ -152,7 +152,7 @@ def config_fernet(secret_key):
 
 
 def _rand(rng, alphabet, length):
-    return "".join(rng.choice(alphabet) for _ in range(length))
+    return "".join(rng.choice(alphabet) for _position in range(length))
 
 
 def seed(url, key, users=20, legacy_plaintext=2, unknown=0, unknown_key=None, secret_key="django-insecure-test", rng_seed=7):

@@ -57,14 +57,14 @@ def test_rotate_job_classifies_and_reencrypts():
     job = engine._RotateJob(engine._Codec(NEW), [engine._Codec(OLD)], encrypt_plaintext=False)
     values = [OLD.encrypt("a-secret"), NEW.encrypt("current"), "", None, "plaintext-legacy", OTHER.encrypt("foreign"),
               "gAAAAA" + "x" * 50, "ünïcødé"]
-    writes, counts, unknown, _ = job.process(values, None)
+    writes, counts, unknown, _details = job.process(values, None)
     assert counts == {"empty": 2, "plaintext": 2, "already_current": 1, "rotated": 1, "encrypted_plaintext": 0, "unknown": 2}
     assert unknown == [5, 6]
     assert [index for index, _new in writes] == [0]
     assert NEW.decrypt(writes[0][1]) == "a-secret"
 
     plain_too = engine._RotateJob(engine._Codec(NEW), [engine._Codec(OLD)], encrypt_plaintext=True)
-    writes, counts, _unknown, _ = plain_too.process(values, None)
+    writes, counts, _unknown, _details = plain_too.process(values, None)
     assert counts["encrypted_plaintext"] == 2
     assert sorted(NEW.decrypt(new) for _index, new in writes) == sorted(["a-secret", "plaintext-legacy", "ünïcødé"])
 
@@ -74,7 +74,7 @@ def test_jobs_touch_only_sensitive_string_values_of_json():
                 "refresh_token": "", "options": {"token_hint": OLD.encrypt("nested")}, "password": "legacy-plain"}
     text = json.dumps(document)
     job = engine._RotateJob(engine._Codec(NEW), [engine._Codec(OLD)], encrypt_plaintext=False)
-    writes, counts, unknown, _ = job.process([text, None, "not json", "[1, 2]"], "(?i)api_key|token|private_key|password|secret")
+    writes, counts, unknown, _details = job.process([text, None, "not json", "[1, 2]"], "(?i)api_key|token|private_key|password|secret")
     assert counts["rotated"] == 1 and counts["empty"] == 1 and counts["plaintext"] == 1 and unknown == []
     assert [index for index, _new in writes] == [0]
     after = json.loads(writes[0][1])
@@ -91,7 +91,7 @@ def test_jobs_touch_only_sensitive_string_values_of_json():
 def test_encrypt_job_never_encrypts_a_token_twice():
     job = engine._EncryptJob(engine._Codec(NEW), [engine._Codec(OLD)])
     values = ["legacy", NEW.encrypt("done"), OLD.encrypt("other"), "gAAAAA" + "y" * 60, "", None]
-    writes, counts, unknown, _ = job.process(values, None)
+    writes, counts, unknown, _details = job.process(values, None)
     assert counts == {"empty": 2, "already_encrypted": 1, "newly_encrypted": 1, "other_key": 1, "unknown": 1}
     assert [index for index, _new in writes] == [0] and unknown == [3]
     assert NEW.decrypt(writes[0][1]) == "legacy"
