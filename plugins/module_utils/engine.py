@@ -63,6 +63,7 @@ MIN_CHUNK = 50
 ON_UNKNOWN = ("fail", "skip")
 # How long a worker may take over one chunk before the run gives up (it is milliseconds normally).
 WORKER_TIMEOUT = 600
+WORKER_POLL = 2
 
 # The counts of each result's columns[] entries and totals, in order.
 ROTATE_COUNTS = ("rows", "total", "already_current", "rotated", "plaintext", "encrypted_plaintext", "empty", "unknown",
@@ -465,16 +466,28 @@ class _Runner:
             return parts[0][1]
         writes, unknown, counts, extra = [], [], {}, 0
         for start, result in parts:
-            try:
-                part_writes, part_counts, part_unknown, part_extra = result.get(WORKER_TIMEOUT)
-            except multiprocessing.TimeoutError:
-                raise EngineError("a worker process did not answer within %d s; nothing of this batch was written" % WORKER_TIMEOUT)
+            part_writes, part_counts, part_unknown, part_extra = self._wait(result)
             writes.extend((start + index, new) for index, new in part_writes)
             unknown.extend(start + index for index in part_unknown)
             for category, count in part_counts.items():
                 counts[category] = counts.get(category, 0) + count
             extra = max(extra, part_extra)
         return writes, counts, unknown, extra
+
+    def _wait(self, result):
+        # A worker that dies takes its chunk with it and the pool quietly replaces it: poll,
+        # and give up as soon as the set of worker processes changes instead of waiting it out.
+        workers = set(process.pid for process in self.pool._pool)  # pylint: disable=protected-access
+        deadline = time.time() + WORKER_TIMEOUT
+        while True:
+            try:
+                return result.get(WORKER_POLL)
+            except multiprocessing.TimeoutError:
+                if set(process.pid for process in self.pool._pool) != workers:  # pylint: disable=protected-access
+                    raise EngineError("a worker process died; nothing of this batch was written")
+                if time.time() > deadline:
+                    raise EngineError("a worker process did not answer within %d s; nothing of this batch was written"
+                                      % WORKER_TIMEOUT)
 
     def stream(self, db, spec, info, name, batch_size, finish):
         """Read batches in key order and hand each to ``name``; ``finish(pks, values, outcome)``

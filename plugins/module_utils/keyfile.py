@@ -142,6 +142,9 @@ def make_backup(module, target):
         with open(target, "rb") as handle:
             data = handle.read()
         fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cannot back up %s (nothing was changed): %s" % (target, exc.strerror or exc))
+    try:
         try:
             os.fchmod(fd, 0o600)
             if os.geteuid() == 0:
@@ -153,6 +156,11 @@ def make_backup(module, target):
         finally:
             os.close(fd)
     except (IOError, OSError) as exc:
+        # A partial backup (disk full) is worse than none: it would look like a good copy.
+        try:
+            os.unlink(backup)
+        except OSError:
+            pass
         module.fail_json(msg="cannot back up %s (nothing was changed): %s" % (target, exc.strerror or exc))
     return backup
 

@@ -248,6 +248,8 @@ def iter_values(url):
             for pk, value in db.query("SELECT id, %s FROM %s ORDER BY id" % (column, table)):
                 if kind == "json":
                     document = _load_json(value)
+                    if not isinstance(document, dict):
+                        continue  # only a JSON object has sensitive top-level keys
                     for name in sorted(document):
                         if sensitive_json_key(name, document[name]) and isinstance(document[name], str):
                             yield table, column, pk, name, document[name]
