@@ -11,14 +11,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 import subprocess
 import sys
 
 import yaml
 
-from keys_ansible import REPO, VENV_BIN, env, write_vars
+from keys_ansible import REPO, VENV_BIN, env, results_by_task, write_vars
 
 
 def run_tasks(workdir, tasks, variables, check=False, verbosity=0, json_results=True, timeout=300):
@@ -39,17 +38,7 @@ def run_tasks(workdir, tasks, variables, check=False, verbosity=0, json_results=
     extra = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"} if json_results else {}
     proc = subprocess.run(argv, env=env(extra), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, timeout=timeout, check=False)
-    results = {}
-    if json_results:
-        try:
-            document = json.loads(proc.stdout)
-        except ValueError:
-            raise AssertionError("ansible-playbook did not print JSON (rc %d):\n%s\n%s"
-                                 % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
-        for play in document["plays"]:
-            for task in play["tasks"]:
-                for result in task["hosts"].values():
-                    results[task["task"]["name"]] = result
+    results = results_by_task(proc) if json_results else {}
     return results, proc
 
 

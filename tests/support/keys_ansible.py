@@ -96,18 +96,23 @@ def run_playbook(name, workdir, variables, check=False, diff=False, verbosity=0,
         extra["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
     proc = subprocess.run(argv, env=env(extra), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False,
                           universal_newlines=True, timeout=timeout)
-    results = {}
-    if json_results:
-        try:
-            document = json.loads(proc.stdout)
-        except ValueError:
-            raise AssertionError("ansible-playbook did not print JSON (rc %d):\n%s\n%s"
-                                 % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
-        for play in document["plays"]:
-            for task in play["tasks"]:
-                for result in task["hosts"].values():
-                    results[task["task"]["name"]] = result
+    results = results_by_task(proc) if json_results else {}
     return PlaybookRun(proc, results)
+
+
+def results_by_task(proc):
+    """Task name -> host result, from a run with the ansible.posix.json callback."""
+    try:
+        document = json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError("ansible-playbook did not print JSON (rc %d):\n%s\n%s"
+                             % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
+    results = {}
+    for play in document["plays"]:
+        for task in play["tasks"]:
+            for result in task["hosts"].values():
+                results[task["task"]["name"]] = result
+    return results
 
 
 def snapshot(top):
