@@ -627,7 +627,7 @@ def parse_args(argv=None):
     parser.add_argument('--rows', default='100000,1000000', help='comma-separated row counts (default: %(default)s)')
     parser.add_argument('--backends', default='postgresql,sqlite', help='comma-separated: postgresql, sqlite (default: %(default)s)')
     parser.add_argument('--workers', type=int, default=os.cpu_count(), help='engine workers; also scales (b) (default: CPU count)')
-    parser.add_argument('--batch-size', type=int, default=1000, help='engine batch size (default: %(default)s)')
+    parser.add_argument('--batch-size', type=int, default=5000, help='engine batch size (default: %(default)s)')
     parser.add_argument('--skip-baseline-above', type=int, default=100000, metavar='N',
                         help='above N rows, run the per-row baseline on an N-row sample (0: always all rows; default: %(default)s)')
     parser.add_argument('--pg-fsync', choices=('on', 'off'), default='on', help='PostgreSQL fsync (default: on, like production)')

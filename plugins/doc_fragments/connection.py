@@ -84,7 +84,7 @@ options:
       - Rows per batch. Each batch is read by primary key (keyset pagination) and written in one
         transaction, so memory stays bounded and a crash loses at most the batch in flight.
     type: int
-    default: 1000
+    default: 5000
 requirements:
   - cryptography
   - psycopg (3) or psycopg2, for PostgreSQL (Debian C(python3-psycopg2))

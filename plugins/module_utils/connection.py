@@ -36,7 +36,7 @@ def connection_argument_spec():
             json_keys=dict(type="str", no_log=False),
             on_lost=dict(type="str", default=columns_utils.ON_LOST_CLEAR, choices=list(columns_utils.ON_LOST_CHOICES)),
         )),
-        batch_size=dict(type="int", default=1000),
+        batch_size=dict(type="int", default=5000),
     )
 
 

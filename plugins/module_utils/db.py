@@ -114,7 +114,7 @@ def connect(url, connect_timeout=10):
         raise DatabaseError("no database URL: give database_url, or env_file with DATABASE_URL in it")
     scheme = url.split(":", 1)[0].lower()
     if scheme == "sqlite":
-        return SQLiteAdapter(url)
+        return SQLiteAdapter(url, connect_timeout=connect_timeout)
     if scheme in ("postgresql", "postgres", "pgsql"):
         return PostgresAdapter(url, connect_timeout=connect_timeout)
     raise DatabaseError("unsupported DATABASE_URL scheme %r: use sqlite:////absolute/path or "
@@ -125,11 +125,17 @@ class Adapter:
     kind = None
     placeholder = "%s"
 
-    def __init__(self, url):
+    def __init__(self, url, connect_timeout=10):
         self.description = describe_url(url)
+        self._url = url
+        self._connect_timeout = connect_timeout
 
     def __enter__(self):
         return self
+
+    def reopen(self):
+        """A second connection to the same database, for the thread that commits batches."""
+        return connect(self._url, self._connect_timeout)
 
     def __exit__(self, *exc_info):
         self.close()
@@ -173,8 +179,8 @@ class SQLiteAdapter(Adapter):
     kind = "sqlite"
     placeholder = "?"
 
-    def __init__(self, url):
-        super(SQLiteAdapter, self).__init__(url)
+    def __init__(self, url, connect_timeout=10):
+        super(SQLiteAdapter, self).__init__(url, connect_timeout)
         if not url.startswith("sqlite:///"):
             raise DatabaseError("a SQLite DATABASE_URL looks like sqlite:////absolute/path/db.sqlite3")
         path = unquote(url[len("sqlite:///"):].split("?", 1)[0])
@@ -185,11 +191,19 @@ class SQLiteAdapter(Adapter):
         self.path = path
         self._lock_fd = None
         try:
-            # mode=rw: never create an empty database because of a typo in the path.
+            # mode=rw: never create an empty database because of a typo in the path. Any thread may
+            # use the connection (the engine's committer thread does), one at a time.
             self.conn = sqlite3.connect("file:%s?mode=rw" % path.replace("?", "%3f").replace("#", "%23"),
-                                        uri=True, isolation_level=None, timeout=30)
+                                        uri=True, isolation_level=None, timeout=30, check_same_thread=False)
         except sqlite3.Error as exc:
             raise DatabaseError("cannot open SQLite database %s: %s" % (path, exc))
+
+    def reopen(self):
+        # The committer's connection updates the token indexes at random places: a 32 MiB page
+        # cache (SQLite's default is 2 MiB) keeps their pages in memory. It lasts as long as the connection.
+        other = super(SQLiteAdapter, self).reopen()
+        other._fetch("PRAGMA cache_size = -32768")
+        return other
 
     def close(self):
         # Close the connection before the lock file descriptor: closing any descriptor of
@@ -311,7 +325,7 @@ class PostgresAdapter(Adapter):
     kind = "postgresql"
 
     def __init__(self, url, connect_timeout=10):
-        super(PostgresAdapter, self).__init__(url)
+        super(PostgresAdapter, self).__init__(url, connect_timeout)
         if not HAS_PSYCOPG:
             raise ImportError("the Python library psycopg (3) or psycopg2 is required for PostgreSQL "
                               "(Debian: python3-psycopg2)")
@@ -432,32 +446,48 @@ class PostgresAdapter(Adapter):
             cur.close()
 
     def update_batch(self, spec, info, rows, before_commit=None):
-        """rows: [(pk, old, new)]. One set-based UPDATE in one transaction; a row whose value changed
-        since it was read is left alone (the guard on the old value). Returns rows written."""
-        column = quote_identifier(spec.column)
-        new = "v.new::%s" % info.data_type if info.is_json_type else "v.new"
-        current = "t.%s::text" % column if info.is_json_type else "t.%s" % column
-        sql = ("UPDATE %s AS t SET %s = %s FROM unnest(%%s::%s[], %%s::text[], %%s::text[]) AS v(pk, old, new) "
-               "WHERE t.%s = v.pk AND %s = v.old") % (
-            quote_identifier(spec.table), column, new, info.pk_type, quote_identifier(spec.pk), current)
-        return self._write(sql, (array_literal([row[0] for row in rows]), array_literal([row[1] for row in rows]),
-                                 array_literal([row[2] for row in rows])), before_commit)
+        """rows: [(pk, old, new)] in primary-key order. One set-based UPDATE in one transaction; a
+        row whose value changed since it was read is left alone (the guard on the old value).
+        Returns rows written."""
+        arrays, placeholder = self._arrays([row[0] for row in rows], [row[1] for row in rows], [row[2] for row in rows])
+        sql = ("UPDATE {table} AS t SET {column} = {new} FROM unnest({p}::{pk_type}[], {p}::text[], {p}::text[]) "
+               "AS v(pk, old, new) WHERE {match}").format(
+            table=quote_identifier(spec.table), column=quote_identifier(spec.column),
+            new="v.new::%s" % info.data_type if info.is_json_type else "v.new", p=placeholder, pk_type=info.pk_type,
+            match=self._match(spec, info))
+        return self._write(sql, arrays + [rows[0][0], rows[-1][0]], before_commit)
 
     def delete_batch(self, spec, info, rows, before_commit=None):
-        current = "t.%s::text" % quote_identifier(spec.column) if info.is_json_type else "t.%s" % quote_identifier(spec.column)
-        sql = "DELETE FROM %s AS t USING unnest(%%s::%s[], %%s::text[]) AS v(pk, old) WHERE t.%s = v.pk AND %s = v.old" % (
-            quote_identifier(spec.table), info.pk_type, quote_identifier(spec.pk), current)
-        return self._write(sql, (array_literal([row[0] for row in rows]), array_literal([row[1] for row in rows])), before_commit)
+        """rows: [(pk, old)] in primary-key order. Deletes rows still holding ``old``."""
+        arrays, placeholder = self._arrays([row[0] for row in rows], [row[1] for row in rows])
+        sql = "DELETE FROM {table} AS t USING unnest({p}::{pk_type}[], {p}::text[]) AS v(pk, old) WHERE {match}".format(
+            table=quote_identifier(spec.table), p=placeholder, pk_type=info.pk_type, match=self._match(spec, info))
+        return self._write(sql, arrays + [rows[0][0], rows[-1][0]], before_commit)
+
+    @staticmethod
+    def _match(spec, info):
+        """The join to the batch, the guard on the old value, and the batch's key range (without
+        which the planner may hash the whole table for every batch). Two parameters: first, last key."""
+        pk, column = quote_identifier(spec.pk), quote_identifier(spec.column)
+        return "t.{pk} = v.pk AND t.{column}{as_text} = v.old AND t.{pk} BETWEEN %s::{pk_type} AND %s::{pk_type}".format(
+            pk=pk, column=column, as_text="::text" if info.is_json_type else "", pk_type=info.pk_type)
+
+    @staticmethod
+    def _arrays(*columns):
+        """Array parameters and their placeholder: binary lists with psycopg 3 (neither side parses
+        text), array literals with psycopg2."""
+        if psycopg is not None:
+            return [list(column) for column in columns], "%b"
+        return [array_literal(column) for column in columns], "%s"
 
 
 _ARRAY_SAFE_RE = re.compile(r"^[A-Za-z0-9_=.:+/-]+$")
 
 
 def array_literal(values):
-    """A PostgreSQL array literal of text values, passed as one parameter and cast server-side:
-    psycopg adapts lists element by element in Python, which costs more than the UPDATE itself.
-    Tokens and integer keys need no quoting (checked for the whole list at once, in C); anything
-    else is quoted and escaped."""
+    """A PostgreSQL array literal of text values, passed as one parameter and cast server-side
+    (psycopg2 has no binary arrays). Tokens and integer keys need no quoting (checked for the
+    whole list at once, in C); anything else is quoted and escaped."""
     texts = [value if isinstance(value, str) else _plain_text(value) for value in values]
     if texts and _ARRAY_SAFE_RE.match("".join(texts)) and all(texts) and not any(
             len(text) == 4 and text.upper() == "NULL" for text in texts):

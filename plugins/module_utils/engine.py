@@ -6,22 +6,23 @@
 Plain Python over a ``db`` adapter and a list of ``columns.ColumnSpec``; the modules and the
 benchmark call the same four functions:
 
-    encrypt(db, specs, key, other_keys=(), batch_size=1000, workers=None, check_mode=False, progress=None)
-    rotate(db, specs, new_key, old_keys, on_unknown='fail', encrypt_plaintext=False, batch_size=1000,
+    encrypt(db, specs, key, other_keys=(), batch_size=5000, workers=None, check_mode=False, progress=None)
+    rotate(db, specs, new_key, old_keys, on_unknown='fail', encrypt_plaintext=False, batch_size=5000,
            workers=None, check_mode=False, progress=None)
-    audit(db, specs, keys, batch_size=1000)
-    purge_unreadable(db, specs, key, export_path, check_mode=False, batch_size=1000, other_keys=())
+    audit(db, specs, keys, batch_size=5000)
+    purge_unreadable(db, specs, key, export_path, check_mode=False, batch_size=5000, other_keys=())
 
 How a writing run goes (encrypt, rotate, purge_unreadable):
 1. Take the run lock (a second run fails at once with LockHeld).
 2. Scan every column with HMAC checks only (fast): count what is there, find values no key
    opens and the width the new tokens need. Refuse (UnknownTokens, ColumnTooNarrow) before
    anything is written. Check mode stops here: its counts are the scan's.
-3. Write pass, per column, in primary-key batches: worker processes decrypt, re-encrypt and
-   decrypt again each new token (compared to the original plaintext) while the main process
-   writes the previous batch in one transaction guarded by the old value. A kill at any
-   moment leaves committed batches under the new key and the rest under the old one, and
-   the next run skips tokens already under the new key.
+3. Write pass, column after column, in primary-key batches, as a pipeline: the main thread reads
+   batches a few ahead; worker processes decrypt each batch, re-encrypt it and decrypt every new
+   token again (compared to the original plaintext); a committer thread, on a second connection,
+   writes each verified batch in one transaction guarded by the old value, in key order. A kill
+   at any moment leaves committed batches under the new key and the rest under the old one,
+   and the next run skips tokens already under the new key.
 
 Nothing returned or raised here holds a key, a token or a plaintext: results carry counts,
 row ids and key fingerprints.
@@ -32,15 +33,18 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import binascii
+import collections
 import hashlib
 import hmac
 import json
 import os
+import queue
 import re
 import secrets
 import signal
 import struct
 import tempfile
+import threading
 import time
 
 try:
@@ -59,11 +63,17 @@ from ansible_collections.webops.encryption.plugins.module_utils.columns import O
 
 MAX_IDS = 20
 MAX_BATCH_SIZE = 100000
+# Rows per batch: big enough that per-statement and per-commit costs vanish, small enough that
+# a few batches in flight stay within tens of MB.
+DEFAULT_BATCH_SIZE = 5000
 MIN_CHUNK = 50
 ON_UNKNOWN = ("fail", "skip")
 # How long a worker may take over one chunk before the run gives up (it is milliseconds normally).
 WORKER_TIMEOUT = 600
 WORKER_POLL = 2
+# Batches read and handed to the workers ahead of the one being written, and batches the
+# committer may hold: together they bound memory at a few batches.
+BATCHES_AHEAD = 2
 
 # The counts of each result's columns[] entries and totals, in order.
 ROTATE_COUNTS = ("rows", "total", "already_current", "rotated", "plaintext", "encrypted_plaintext", "empty", "unknown",
@@ -127,6 +137,7 @@ _PACK_TIME = struct.Struct(">Q").pack
 _COMPARE = hmac.compare_digest
 _TO_STANDARD_B64 = bytes.maketrans(b"-_", b"+/")
 _TO_URLSAFE_B64 = bytes.maketrans(b"+/", b"-_")
+_PADDING = [bytes((size,)) * size for size in range(17)]
 
 
 def token_bytes(value):
@@ -150,14 +161,14 @@ class _Codec:
             fernet_utils.require_cryptography()
         self.key = key
         # HMAC-SHA256 (RFC 2104) from two precomputed hash states: copying hashlib objects is
-        # cheaper than any of the hmac module's entry points, and this runs twice per row.
+        # cheaper than any of the hmac module's entry points, and this runs for every token.
         signing_key = key.raw[:16].ljust(64, b"\0")
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in signing_key))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in signing_key))
         aes = algorithms.AES(key.raw[16:])
-        # One CBC stream per key for every token it seals: see seal().
+        # One CBC stream per key for every token it seals: see seal_many().
         self._cbc_encrypt = Cipher(aes, modes.CBC(bytes(16))).encryptor().update
-        self._chain = bytes(16)
+        self._chain = 0
         self._ecb_decrypt = Cipher(aes, modes.ECB()).decryptor().update  # nosec B305 - CBC decryption built on it
         self._self_test()
 
@@ -171,38 +182,64 @@ class _Codec:
     def signs(self, data):
         return _COMPARE(self.mac(data[:-32]), data[-32:])
 
-    def open(self, data):
-        """Plaintext bytes of a token (as bytes) whose HMAC this key made, or None if the body is bad."""
-        body = data[25:-32]
-        size = len(body)
-        padded = (int.from_bytes(self._ecb_decrypt(body), "big") ^ int.from_bytes(data[9:9 + size], "big")).to_bytes(size, "big")
-        pad = padded[-1]
-        if not 1 <= pad <= 16 or padded[-pad:] != bytes((pad,)) * pad:
-            return None
-        return padded[:-pad]
+    def open_many(self, datas):
+        """Plaintext bytes of each token (as bytes) whose HMAC this key made; None where the body is bad.
+
+        CBC decryption is ECB decryption XORed with the previous ciphertext block (the IV for the
+        first block): one ECB call and one XOR for the whole list.
+        """
+        if not datas:
+            return []
+        bodies = b"".join([data[25:-32] for data in datas])
+        chains = b"".join([data[9:-48] for data in datas])
+        size = len(bodies)
+        padded = (int.from_bytes(self._ecb_decrypt(bodies), "big") ^ int.from_bytes(chains, "big")).to_bytes(size, "big")
+        plaintexts = []
+        end = 0
+        for data in datas:
+            start = end
+            end += len(data) - 57
+            pad = padded[end - 1]
+            if 1 <= pad <= 16 and padded.startswith(_PADDING[pad], end - pad):
+                plaintexts.append(padded[start:end - pad])
+            else:
+                plaintexts.append(None)
+        return plaintexts
 
     def decrypt(self, token):
         """Plaintext bytes of a text token, or None if this key did not make it."""
         data = token_bytes(token)
         if data is None or not self.signs(data):
             return None
-        return self.open(data)
+        return self.open_many([data])[0]
 
-    def seal(self, plaintext):
-        """A new token (text) for plaintext bytes, under a fresh random IV.
+    def seal_many(self, plaintexts):
+        """New tokens (text) for a list of plaintext bytes, each under its own random IV.
 
         The CBC stream chains each block to the last ciphertext block it produced (``_chain``);
-        XORing that block and the new IV into the first plaintext block makes the stream compute
-        exactly E(P1 xor IV), E(P2 xor C1), ...: standard CBC with this token's IV, in one call.
+        XORing that block and the new IV into a token's first plaintext block makes the stream
+        compute exactly E(P1 xor IV), E(P2 xor C1), ...: standard CBC with that token's IV.
         """
-        iv = os.urandom(16)
-        pad = 16 - len(plaintext) % 16
-        plaintext += bytes((pad,)) * pad
-        first = int.from_bytes(plaintext[:16], "big") ^ int.from_bytes(iv, "big") ^ int.from_bytes(self._chain, "big")
-        ciphertext = self._cbc_encrypt(first.to_bytes(16, "big") + plaintext[16:])
-        self._chain = ciphertext[-16:]
-        body = b"\x80" + _PACK_TIME(int(time.time())) + iv + ciphertext
-        return binascii.b2a_base64(body + self.mac(body), newline=False).translate(_TO_URLSAFE_B64).decode("ascii")
+        ivs = os.urandom(16 * len(plaintexts))
+        stamp = b"\x80" + _PACK_TIME(int(time.time()))
+        encrypt, mac, chain = self._cbc_encrypt, self.mac, self._chain
+        sealed = []
+        for offset, plaintext in zip(range(0, len(ivs), 16), plaintexts):
+            iv = ivs[offset:offset + 16]
+            padded = plaintext + _PADDING[16 - len(plaintext) % 16]
+            first = int.from_bytes(padded[:16], "big") ^ int.from_bytes(iv, "big") ^ chain
+            ciphertext = encrypt(first.to_bytes(16, "big") + padded[16:])
+            chain = int.from_bytes(ciphertext[-16:], "big")
+            body = stamp + iv + ciphertext
+            sealed.append(body + mac(body))
+        self._chain = chain
+        return [binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE_B64).decode("ascii") for raw in sealed]
+
+    def reads_back(self, tokens, plaintexts):
+        """True if every token (text) decrypts under this key to its plaintext, as an app would read it."""
+        datas = [token_bytes(token) for token in tokens]
+        signs = self.signs
+        return all(data is not None and signs(data) for data in datas) and self.open_many(datas) == list(plaintexts)
 
     def cross_check(self, token, plaintext):
         """Fernet itself must agree that ``token`` holds ``plaintext``."""
@@ -212,10 +249,11 @@ class _Codec:
             return False
 
     def _self_test(self):
-        sample = os.urandom(37)
-        ours = self.seal(sample)
-        theirs = self.key.fernet.encrypt(sample).decode("ascii")
-        if not self.cross_check(ours, sample) or self.decrypt(theirs) != sample:
+        samples = [os.urandom(size) for size in (0, 15, 16, 37)]
+        ours = self.seal_many(samples)
+        theirs = [self.key.fernet.encrypt(sample).decode("ascii") for sample in samples]
+        if not all(self.cross_check(token, sample) for token, sample in zip(ours, samples)) or \
+                not self.reads_back(theirs, samples):
             raise VerificationError("the token codec disagrees with cryptography's Fernet for key %s; nothing was written"
                                     % self.key.fingerprint)
 
@@ -225,73 +263,104 @@ class _Codec:
 # the keys by inheriting _STATE, never through pickling) or inline when workers == 1.
 # ---------------------------------------------------------------------------------------------
 _STATE = {}
+_SEAL = object()
 
 
 class _Job:
-    """Base: classify each value, produce replacements. Subclasses define ``categories`` and ``_value``."""
+    """Base: classify each value, produce replacements. Subclasses define ``categories``,
+    ``opened`` (the category of a token decrypted to be re-encrypted) and ``_classify``."""
 
     categories = ()
+    opened = None
 
     def __init__(self, target):
         self.target = target
 
     def process(self, values, json_pattern):
-        """Returns (writes [(index, new_value)], counts {category: n}, unknown_indexes, 0)."""
-        counts = dict.fromkeys(self.categories, 0)
-        writes = []
-        unknown = []
-        self._checked = False
-        handle = self._value
-        if json_pattern is None:
-            for index, value in enumerate(values):
-                category, new = handle(value)
-                counts[category] += 1
-                if new is not None:
-                    writes.append((index, new))
-                elif category == "unknown":
-                    unknown.append(index)
-        else:
-            matches = re.compile(json_pattern).search
-            for index, text in enumerate(values):
-                document = _load_object(text)
-                if document is None:
-                    continue
-                changed = has_unknown = False
-                for name, value in document.items():
-                    if not isinstance(value, str) or not matches(name):
-                        continue
-                    category, new = handle(value)
-                    counts[category] += 1
-                    if new is not None:
-                        document[name] = new
-                        changed = True
-                    elif category == "unknown":
-                        has_unknown = True
-                if changed:
-                    writes.append((index, _dump_object(document, text)))
-                if has_unknown:
-                    unknown.append(index)
-        return writes, counts, unknown, 0
+        """Returns (writes [(index, new_value)], counts {category: n}, unknown_indexes, 0).
 
-    def _value(self, value):
-        """(category, new value or None) for one stored value."""
+        Three steps, each over the whole list: classify (HMAC checks), decrypt the tokens to
+        renew (one call per key), then seal every plaintext under the target key and prove that
+        each new token decrypts back to it. A list with a bad new token raises VerificationError.
+        """
+        counts = dict.fromkeys(self.categories, 0)
+        unknown = set()
+        sources = {}  # codec -> [(slot, token data, token)]
+        plaintexts = []  # (slot, plaintext bytes)
+        documents = {}
+        classify = self._classify
+        if json_pattern is None:
+            slots = enumerate(values)
+        else:
+            slots = _json_slots(values, re.compile(json_pattern).search, documents)
+        for slot, value in slots:
+            category, source, data = classify(value)
+            counts[category] += 1
+            if source is _SEAL:
+                plaintexts.append((slot, data))
+            elif source is not None:
+                sources.setdefault(source, []).append((slot, data, value))
+            elif category == "unknown":
+                unknown.add(slot if json_pattern is None else slot[0])
+        for source, items in sources.items():
+            checked = False
+            for (slot, _data, token), plaintext in zip(items, source.open_many([data for _slot, data, _token in items])):
+                if plaintext is None:
+                    # An HMAC that matches over a body that does not decrypt: unreadable.
+                    counts[self.opened] -= 1
+                    counts["unknown"] += 1
+                    unknown.add(slot if json_pattern is None else slot[0])
+                    continue
+                if not checked:
+                    # Once per list and key, cryptography's own Fernet reads an old token too.
+                    checked = True
+                    if not source.cross_check(token, plaintext):
+                        raise VerificationError("cryptography's Fernet disagrees with the token codec")
+                plaintexts.append((slot, plaintext))
+        renewed = zip((slot for slot, _plaintext in plaintexts), self._renew([plaintext for _slot, plaintext in plaintexts]))
+        if json_pattern is None:
+            writes = sorted(renewed)
+        else:
+            changed = set()
+            for (index, name), token in renewed:
+                documents[index][name] = token
+                changed.add(index)
+            writes = [(index, _dump_object(documents[index], values[index])) for index in sorted(changed)]
+        return writes, counts, sorted(unknown), 0
+
+    def _classify(self, value):
+        """(category, source, data) for one stored value: source is a codec whose token ``data``
+        (bytes) is to be decrypted and re-encrypted, _SEAL for plaintext ``data`` to encrypt, or None."""
         raise NotImplementedError
 
-    def _renew(self, plaintext, source=None, token=None):
-        """Encrypt under the target key and prove the new token opens to the same plaintext."""
-        new = self.target.seal(plaintext)
-        if self.target.decrypt(new) != plaintext:
+    def _renew(self, plaintexts):
+        """Encrypt under the target key and prove every new token opens to the same plaintext."""
+        if not plaintexts:
+            return []
+        tokens = self.target.seal_many(plaintexts)
+        if not self.target.reads_back(tokens, plaintexts):
             raise VerificationError("a new token did not decrypt back to its plaintext")
-        if not self._checked:
-            # Once per chunk, cryptography's own Fernet reads both the old token and the new one.
-            self._checked = True
-            if not self.target.cross_check(new, plaintext) or (source is not None and not source.cross_check(token, plaintext)):
-                raise VerificationError("cryptography's Fernet disagrees with the token codec")
-        return new
+        # Once per list, cryptography's own Fernet reads a new token.
+        if not self.target.cross_check(tokens[0], plaintexts[0]):
+            raise VerificationError("cryptography's Fernet disagrees with the token codec")
+        return tokens
+
+
+def _json_slots(values, matches, documents):
+    """((index, key), value) for each token-bearing value of JSON objects; the parsed objects go to ``documents``."""
+    for index, text in enumerate(values):
+        document = _load_object(text)
+        if document is None:
+            continue
+        documents[index] = document
+        for name, value in document.items():
+            if isinstance(value, str) and matches(name):
+                yield (index, name), value
 
 
 class _RotateJob(_Job):
     categories = ("empty", "plaintext", "already_current", "rotated", "encrypted_plaintext", "unknown")
+    opened = "rotated"
     result_fields = ROTATE_COUNTS
 
     def __init__(self, target, sources, encrypt_plaintext):
@@ -299,26 +368,23 @@ class _RotateJob(_Job):
         self.sources = sources
         self.encrypt_plaintext = encrypt_plaintext
 
-    def _value(self, value):
+    def _classify(self, value):
         if value is None or value == "":
-            return "empty", None
+            return "empty", None, None
         if not fernet_utils.looks_like_token(value):
             if self.encrypt_plaintext:
-                return "encrypted_plaintext", self._renew(value.encode("utf-8"))
-            return "plaintext", None
+                return "encrypted_plaintext", _SEAL, value.encode("utf-8")
+            return "plaintext", None, None
         data = token_bytes(value)
         if data is None:
-            return "unknown", None
+            return "unknown", None, None
         # Old keys first: during a rotation most tokens are still under one of them.
         for source in self.sources:
             if source.signs(data):
-                plaintext = source.open(data)
-                if plaintext is None:
-                    return "unknown", None
-                return "rotated", self._renew(plaintext, source, value)
+                return "rotated", source, data
         if self.target.signs(data):
-            return "already_current", None
-        return "unknown", None
+            return "already_current", None, None
+        return "unknown", None, None
 
 
 class _EncryptJob(_Job):
@@ -329,20 +395,20 @@ class _EncryptJob(_Job):
         super(_EncryptJob, self).__init__(target)
         self.others = others
 
-    def _value(self, value):
+    def _classify(self, value):
         if value is None or value == "":
-            return "empty", None
+            return "empty", None, None
         if not fernet_utils.looks_like_token(value):
-            return "newly_encrypted", self._renew(value.encode("utf-8"))
+            return "newly_encrypted", _SEAL, value.encode("utf-8")
         data = token_bytes(value)
         if data is None:
-            return "unknown", None
+            return "unknown", None, None
         if self.target.signs(data):
-            return "already_encrypted", None
+            return "already_encrypted", None, None
         for other in self.others:
             if other.signs(data):
-                return "other_key", None
-        return "unknown", None
+                return "other_key", None, None
+        return "unknown", None, None
 
 
 class _ScanJob:
@@ -489,21 +555,29 @@ class _Runner:
                     raise EngineError("a worker process did not answer within %d s; nothing of this batch was written"
                                       % WORKER_TIMEOUT)
 
-    def stream(self, db, spec, info, name, batch_size, finish):
-        """Read batches in key order and hand each to ``name``; ``finish(pks, values, outcome)``
-        runs on batch N while the workers crunch batch N+1 (and the read of N+2 waits for it)."""
-        pattern = spec.json_re.pattern if spec.is_json else None
-        pending = []
-        for rows in db.iter_batches(spec, info, batch_size):
-            pks = [row[0] for row in rows]
-            values = [row[1] for row in rows]
-            pending.append((pks, values, self.submit(name, values, pattern)))
-            if len(pending) > 1:
-                pks, values, handle = pending.pop(0)
-                finish(pks, values, self.collect(handle))
+    def stream(self, db, prepared, name, batch_size):
+        """Yield (position in ``prepared``, pks, values, outcome of job ``name``) for every batch of
+        every column, in key order. Reading runs BATCHES_AHEAD batches ahead of the caller, across
+        column boundaries, so the workers always have the next batches while one is written."""
+        pending = collections.deque()
+        for position, (spec, info) in enumerate(prepared):
+            pattern = spec.json_re.pattern if spec.is_json else None
+            for rows in db.iter_batches(spec, info, batch_size):
+                values = [row[1] for row in rows]
+                pending.append((position, [row[0] for row in rows], values, self.submit(name, values, pattern)))
+                if len(pending) > BATCHES_AHEAD:
+                    yield self._collected(prepared, pending.popleft())
         while pending:
-            pks, values, handle = pending.pop(0)
-            finish(pks, values, self.collect(handle))
+            yield self._collected(prepared, pending.popleft())
+
+    def _collected(self, prepared, item):
+        position, pks, values, handle = item
+        try:
+            return position, pks, values, self.collect(handle)
+        except VerificationError as exc:
+            raise VerificationError("%s in %s: that batch was not written (batches before it are complete and every row "
+                                    "still opens with one of the keys); do not drop any key, and report this"
+                                    % (exc, prepared[position][0].name))
 
     def close(self):
         if self.pool is not None:
@@ -666,53 +740,98 @@ def _totals(columns, fields):
 
 def _pooled_scan(db, prepared, runner, batch_size):
     """The HMAC-only scan of every column, in the workers."""
-    tallies = []
-    for spec, info in prepared:
-        tally = _Tally(spec, info)
-
-        def finish(pks, _values, outcome, tally=tally):
-            _writes, counts, unknown, needed = outcome
-            tally.rows += len(pks)
-            tally.values += counts.pop("values")
-            tally.rows_to_write += counts.pop("rows_to_write")
-            tally.empty += counts.pop("empty")
-            tally.plaintext += counts.pop("plaintext")
-            tally.unknown += counts.pop("unknown")
-            for name, count in counts.items():
-                tally.by_key[name] = tally.by_key.get(name, 0) + count
-            for index in unknown:
-                tally.add_unknown_id(pks[index])
-            tally.needed = max(tally.needed, needed)
-
-        runner.stream(db, spec, info, "scan", batch_size, finish)
-        tallies.append(tally)
+    tallies = [_Tally(spec, info) for spec, info in prepared]
+    for position, pks, _values, outcome in runner.stream(db, prepared, "scan", batch_size):
+        tally = tallies[position]
+        _writes, counts, unknown, needed = outcome
+        tally.rows += len(pks)
+        tally.values += counts.pop("values")
+        tally.rows_to_write += counts.pop("rows_to_write")
+        tally.empty += counts.pop("empty")
+        tally.plaintext += counts.pop("plaintext")
+        tally.unknown += counts.pop("unknown")
+        for name, count in counts.items():
+            tally.by_key[name] = tally.by_key.get(name, 0) + count
+        for index in unknown:
+            tally.add_unknown_id(pks[index])
+        tally.needed = max(tally.needed, needed)
     return tallies
 
 
 def _write_pass(db, prepared, runner, batch_size, progress=None):
-    """Stream every column through the write job; each batch is one transaction."""
-    results = []
-    for spec, info in prepared:
-        writer = _ColumnWriter(db, spec, info, runner.jobs["write"].categories, progress)
-        try:
-            runner.stream(db, spec, info, "write", batch_size, writer)
-        except VerificationError as exc:
-            raise VerificationError("%s in %s: that batch was not written (batches before it are complete and every row "
-                                    "still opens with one of the keys); do not drop any key, and report this" % (exc, spec.name))
-        results.append(writer.result())
-    return results
+    """Stream every column through the write job; each batch is one transaction, committed in
+    order by the committer while the next batches are read and crunched."""
+    columns = [_ColumnWriter(spec, info, runner.jobs["write"].categories, progress) for spec, info in prepared]
+    with _Committer(db) as committer:
+        for position, pks, values, outcome in runner.stream(db, prepared, "write", batch_size):
+            committer.put(columns[position], pks, values, outcome)
+    return [column.result() for column in columns]
+
+
+class _Committer:
+    """Writes batches in the order given, each in its own transaction, on a second connection
+    and in a thread: the database's write work overlaps the reading of the next batches and the
+    workers' crypto. The first error stops it; nothing queued after a failure is written, and
+    the error is raised in the caller's thread."""
+
+    def __init__(self, db):
+        self.db = db
+        self.queue = queue.Queue(maxsize=BATCHES_AHEAD)
+        self.error = None
+        self.abandoned = False
+        self.thread = threading.Thread(target=self._run, name="webops-encryption-committer")
+        self.thread.daemon = True
+
+    def __enter__(self):
+        self.connection = self.db.reopen()
+        self.thread.start()
+        return self
+
+    def put(self, column, pks, values, outcome):
+        while True:
+            self._raise()
+            try:
+                self.queue.put((column, pks, values, outcome), timeout=WORKER_POLL)
+                return
+            except queue.Full:
+                continue
+
+    def _run(self):
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            if self.error is not None or self.abandoned:
+                continue
+            column, pks, values, outcome = item
+            try:
+                column.write(self.connection, pks, values, outcome)
+            except BaseException as exc:  # handed to the caller's thread by _raise()
+                self.error = exc
+
+    def _raise(self):
+        if self.error is not None:
+            raise self.error
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        self.abandoned = exc_type is not None
+        self.queue.put(None)
+        self.thread.join()
+        self.connection.close()
+        if exc_type is None:
+            self._raise()
 
 
 class _ColumnWriter:
     """Writes the outcome of one batch of one column and keeps the column's counts."""
 
-    def __init__(self, db, spec, info, categories, progress):
-        self.db, self.spec, self.info, self.categories, self.progress = db, spec, info, categories, progress
+    def __init__(self, spec, info, categories, progress):
+        self.spec, self.info, self.categories, self.progress = spec, info, categories, progress
         self.counts = dict.fromkeys(categories, 0)
         self.counts.update(rows=0, rows_written=0, conflicts=0)
         self.unknown_ids = []
 
-    def __call__(self, pks, values, outcome):
+    def write(self, db, pks, values, outcome):
         writes, part_counts, unknown, _extra = outcome
         counts = self.counts
         counts["rows"] += len(pks)
@@ -723,7 +842,7 @@ class _ColumnWriter:
                 self.unknown_ids.append(_plain_id(pks[index]))
         if writes:
             rows = [(pks[index], values[index], new) for index, new in writes]
-            written = self.db.update_batch(self.spec, self.info, rows)
+            written = db.update_batch(self.spec, self.info, rows)
             counts["rows_written"] += written
             # The guard left alone rows that changed since they were read; the next run takes them.
             counts["conflicts"] += len(rows) - written
@@ -768,7 +887,7 @@ def _run(db, specs, scan_job, write_job, batch_size, workers, check_mode, progre
             runner.close()
 
 
-def rotate(db, specs, new_key, old_keys, on_unknown="fail", encrypt_plaintext=False, batch_size=1000, workers=None,
+def rotate(db, specs, new_key, old_keys, on_unknown="fail", encrypt_plaintext=False, batch_size=DEFAULT_BATCH_SIZE, workers=None,
            check_mode=False, progress=None):
     """Re-encrypt under ``new_key`` every token that opens with one of ``old_keys``.
 
@@ -820,7 +939,7 @@ def rotate(db, specs, new_key, old_keys, on_unknown="fail", encrypt_plaintext=Fa
     }
 
 
-def encrypt(db, specs, key, other_keys=(), batch_size=1000, workers=None, check_mode=False, progress=None):
+def encrypt(db, specs, key, other_keys=(), batch_size=DEFAULT_BATCH_SIZE, workers=None, check_mode=False, progress=None):
     """Encrypt every plaintext value under ``key``. Tokens under ``key`` are left alone; tokens
     under one of ``other_keys`` (counted as other_key) and token-shaped values no key opens
     (unknown) are reported and never encrypted again. Empty and NULL stay as they are."""
@@ -855,7 +974,7 @@ def encrypt(db, specs, key, other_keys=(), batch_size=1000, workers=None, check_
 _CONFIG_TOKEN_PREFIX = "Z0FBQUFB"  # base64 of "gAAAAA": the SECRET_KEY-derived tokens of core_configuration
 
 
-def audit(db, specs, keys, batch_size=1000):
+def audit(db, specs, keys, batch_size=DEFAULT_BATCH_SIZE):
     """Per column, how many values each named key opens (full decryption), plaintext, empty and
     unknown (with up to 20 row ids). ``keys``: {name: FernetKey or key text}. Read-only, no lock,
     so it can watch a rotation in progress. Columns keyed by SECRET_KEY are reported with their
@@ -960,7 +1079,7 @@ def _new_hex_secret():
     return secrets.token_hex(32)
 
 
-def purge_unreadable(db, specs, key, export_path, check_mode=False, batch_size=1000, other_keys=()):
+def purge_unreadable(db, specs, key, export_path, check_mode=False, batch_size=DEFAULT_BATCH_SIZE, other_keys=()):
     """After a key is lost: export every value that neither ``key`` nor ``other_keys`` opens (a
     0600 JSON-lines file at ``export_path``, written before anything changes), then apply each
     column's on_lost rule: delete the row (2FA), give it a new random secret under ``key``
@@ -1052,8 +1171,8 @@ def _purge_column(db, spec, info, keyring, codec, batch_size):
             elif keyring.signer(stored)[0] == unreadable:
                 if spec.on_lost == ON_LOST_NEW_SECRET:
                     plaintext = _new_hex_secret().encode("ascii")
-                    new = codec.seal(plaintext)
-                    if codec.decrypt(new) != plaintext or not codec.cross_check(new, plaintext):
+                    new = codec.seal_many([plaintext])[0]
+                    if not codec.reads_back([new], [plaintext]) or not codec.cross_check(new, plaintext):
                         raise VerificationError("a new secret did not decrypt back; nothing of this batch was written")
                 else:
                     new = ""

@@ -224,19 +224,20 @@ def test_faulty_encryptor_never_commits_a_bad_token(workers, sqlite_url, monkeyp
     key = fernet.generate_key()
     before = fresh_db(sqlite_url, key, 60)
     new = fernet.generate_key()
-    real_seal = engine._Codec.seal
+    real_seal = engine._Codec.seal_many
     calls = {"n": 0}
 
-    def faulty_seal(self, plaintext):
-        token = real_seal(self, plaintext)
-        calls["n"] += 1
-        if calls["n"] % 37 == 0:
-            raw = bytearray(base64.urlsafe_b64decode(token))
-            raw[30] ^= 0x04   # a flipped ciphertext bit: the HMAC no longer matches
-            token = base64.urlsafe_b64encode(bytes(raw)).decode()
-        return token
+    def faulty_seal(self, plaintexts):
+        tokens = real_seal(self, plaintexts)
+        for position, token in enumerate(tokens):
+            calls["n"] += 1
+            if calls["n"] % 37 == 0:
+                raw = bytearray(base64.urlsafe_b64decode(token))
+                raw[30] ^= 0x04   # a flipped ciphertext bit: the HMAC no longer matches
+                tokens[position] = base64.urlsafe_b64encode(bytes(raw)).decode()
+        return tokens
 
-    monkeypatch.setattr(engine._Codec, "seal", faulty_seal)
+    monkeypatch.setattr(engine._Codec, "seal_many", faulty_seal)
     specs = columns.resolve("webops")
     with db.connect(sqlite_url) as adapter:
         try:

@@ -24,7 +24,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 MUTATIONS = [
     ("verify-after-commit",
      "plugins/module_utils/engine.py",
-     "        if self.target.decrypt(new) != plaintext:\n",
+     "        if not self.target.reads_back(tokens, plaintexts):\n",
      "        if False:  # MUTATION: new tokens are no longer verified before their batch is committed\n",
      "a batch is written without proving each new token decrypts to the original plaintext",
      ["tests/hardening/test_faults.py::test_faulty_encryptor_never_commits_a_bad_token"]),

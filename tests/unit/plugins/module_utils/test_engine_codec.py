@@ -29,13 +29,38 @@ SHARED = engine._Codec(NEW)
 @given(st.binary(max_size=200))
 def test_codec_agrees_with_fernet_both_ways(plaintext):
     codec = SHARED  # one codec for every example: its CBC stream carries on from token to token
-    ours = codec.seal(plaintext)
+    ours = codec.seal_many([plaintext])[0]
     assert NEW.fernet.decrypt(ours.encode()) == plaintext
     theirs = NEW.fernet.encrypt(plaintext).decode()
     assert codec.decrypt(theirs) == plaintext
     assert len(ours) == len(theirs) == engine.token_length(len(plaintext))
     assert engine._Codec(OLD).decrypt(theirs) is None
-    assert SHARED.seal(plaintext) != ours, "every token has its own IV"
+    assert SHARED.seal_many([plaintext])[0] != ours, "every token has its own IV"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.binary(max_size=120), max_size=40))
+def test_batched_codec_agrees_with_fernet_for_whole_lists(plaintexts):
+    """seal_many chains one CBC stream through the list and open_many decrypts the list with one
+    ECB call: every token must still be standard Fernet, one by one."""
+    ours = SHARED.seal_many(plaintexts)
+    assert [NEW.fernet.decrypt(token.encode()) for token in ours] == plaintexts
+    theirs = [NEW.fernet.encrypt(plaintext) for plaintext in plaintexts]
+    assert SHARED.open_many([bytes(base64.urlsafe_b64decode(token)) for token in theirs]) == plaintexts
+    assert SHARED.reads_back(ours, plaintexts)
+    if plaintexts != plaintexts[::-1]:
+        assert not SHARED.reads_back(ours[::-1], plaintexts), "a token in the wrong place does not read back"
+
+
+def test_open_many_marks_only_the_bad_body():
+    """A body whose padding is wrong (a valid HMAC over it is possible only with the key) is None
+    at its own position; its neighbours still decrypt."""
+    good = [engine.token_bytes(token) for token in SHARED.seal_many([b"first", b"second secret", b"third"])]
+    codec = engine._Codec(NEW)
+    bad = bytearray(good[1])
+    bad[-33] ^= 0xFF  # last ciphertext byte: the padding no longer decrypts to 1..16 equal bytes
+    assert codec.open_many([good[0], bytes(bad), good[2]]) == [b"first", None, b"third"]
+    assert codec.open_many([]) == []
 
 
 def test_codec_refuses_bad_padding_and_foreign_tokens():
@@ -101,8 +126,8 @@ def test_a_codec_that_disagrees_with_fernet_stops_the_batch():
     class Broken(engine._Codec):
         __slots__ = ()
 
-        def seal(self, plaintext):
-            return super(Broken, self).seal(plaintext[:-1] + b"?")
+        def seal_many(self, plaintexts):
+            return super(Broken, self).seal_many([plaintext[:-1] + b"?" for plaintext in plaintexts])
 
     with pytest.raises(engine.VerificationError) as caught:
         Broken(NEW)
