@@ -40,7 +40,7 @@ printf '[defaults]\n' > "$OUT/ansible.cfg"
 export ANSIBLE_CONFIG="$OUT/ansible.cfg"
 
 echo "build_docs: lint-collection-docs --plugin-docs"
-antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs self \
+antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs --validate-collection-refs self \
     "$COLLECTIONS/ansible_collections/webops/encryption"
 
 # antsibull-docs refuses a destination that others can write to.
