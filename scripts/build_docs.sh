@@ -44,7 +44,8 @@ antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs --vali
     "$COLLECTIONS/ansible_collections/webops/encryption"
 
 # antsibull-docs refuses a destination that others can write to.
-mkdir -p -m 0700 "$OUT/rst"
+mkdir "$OUT/rst"
+chmod 0700 "$OUT/rst"
 cp "$ROOT/docs/index.rst" "$OUT/rst/index.rst"
 echo "build_docs: antsibull-docs collection"
 antsibull-docs --config-file "$ROOT/docs/antsibull-docs.cfg" collection --use-current --fail-on-error \
