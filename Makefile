@@ -88,6 +88,13 @@ molecule: venv deps-molecule
 build-check: venv deps-tools
 	scripts/build_check.sh
 
+# The HTML documentation site (.tmp/docs/html) with antsibull-docs, warnings as errors. Its tools
+# live in their own venv (.venv-docs, from docs/requirements.txt), not in $(VENV).
+LIMIT_DOCS := 6
+.PHONY: docs
+docs:
+	scripts/build_docs.sh
+
 # The stages run one after the other in this order, whatever -j says; the first failure stops
 # the run unless KEEP_GOING=1. The closing summary (the line CI reads) is printed either way.
 continue = $(if $(KEEP_GOING),|| echo $(1) >> .tmp/reports/failed-stages)
@@ -106,6 +113,7 @@ test-stages: venv deps-all
 	$(STAGE) hardening $(LIMIT_HARDENING) $(MAKE) --no-print-directory hardening $(call continue,hardening)
 	$(STAGE) molecule $(LIMIT_MOLECULE) $(MAKE) --no-print-directory molecule $(call continue,molecule)
 	$(STAGE) build-check $(LIMIT_BUILD) $(MAKE) --no-print-directory build-check $(call continue,build-check)
+	$(STAGE) docs $(LIMIT_DOCS) $(MAKE) --no-print-directory docs $(call continue,docs)
 	@test ! -s .tmp/reports/failed-stages
 
 benchmark: venv deps-db

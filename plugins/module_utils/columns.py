@@ -124,7 +124,7 @@ class ColumnSpec:
         return hash(self.identity())
 
 
-# Every column of the real WebOps schema that holds ciphertext (webops-facts.md). Soft-deleted
+# Every column of the real WebOps schema that holds ciphertext (from its migrations). Soft-deleted
 # rows hold tokens too, so no spec filters them out.
 WEBOPS = (
     {"table": "core_two_factor_auth", "column": "secret", "on_lost": ON_LOST_DELETE_ROW},

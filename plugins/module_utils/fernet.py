@@ -28,7 +28,7 @@ else:
     HAS_CRYPTOGRAPHY = True
     CRYPTOGRAPHY_IMPORT_ERROR = None
 
-# The texts operators know from the key management guide.
+# The texts WebOps operators know from the control panel's own key checks.
 MSG_NOT_CONFIGURED = "ENCRYPTION_KEY not configured"
 MSG_INVALID_KEY = "Invalid ENCRYPTION_KEY: must be 32 url-safe base64-encoded bytes"
 

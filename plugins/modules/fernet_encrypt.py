@@ -74,7 +74,7 @@ EXAMPLES = r"""
   check_mode: true
   register: webops_encrypt_plan
 
-- name: Report the counts the way the guide's encrypt_secrets does
+- name: Report the counts the way the encrypt_secrets command of WebOps does
   ansible.builtin.debug:
     msg: >-
       {{ item.table }}.{{ item.column }}: total {{ item.total }}, already encrypted {{ item.already_encrypted }},

@@ -37,7 +37,7 @@ options:
     default: ENCRYPTION_KEY
   fail_on_invalid:
     description:
-      - "Fail when the key is missing or invalid, with the message the key management guide documents
+      - "Fail when the key is missing or invalid, with the message WebOps operators know
         (C(ENCRYPTION_KEY not configured) or C(Invalid ENCRYPTION_KEY: must be 32 url-safe base64-encoded bytes),
         followed by the reason and the remedy)."
       - With V(false), the result describes the problem and the task succeeds.
@@ -106,7 +106,7 @@ encoding:
   type: str
   sample: urlsafe
 error:
-  description: Why the key is not usable, in the guide's words; V(null) when it is valid.
+  description: Why the key is not usable, in the words WebOps operators know; V(null) when it is valid.
   returned: success
   type: str
   sample: "Invalid ENCRYPTION_KEY: must be 32 url-safe base64-encoded bytes (decodes to 31 bytes, not 32)"

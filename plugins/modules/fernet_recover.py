@@ -13,7 +13,7 @@ module: fernet_recover
 short_description: After a lost key, clear the secrets no key can open so the application works again
 version_added: 0.1.0
 description:
-  - The key management guide's disaster recovery, for every token column. Finds every value that neither O(key) nor
+  - Disaster recovery after a lost key, for every token column. Finds every value that neither O(key) nor
     O(other_keys) opens and, with O(confirm=true), saves them all to O(export_path) first, then per column
     as O(columns[].on_lost) says.
   - C(core_two_factor_auth) rows whose secret is unreadable are deleted, and those users enable 2FA again.

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fault injection against the engine on real PostgreSQL and SQLite.
 
-After every fault, the invariant of design.md is checked: every value opens, with the
+After every fault, the invariant of the architecture page is checked: every value opens, with the
 old or the new key, to the plaintext it had before (digest of all plaintexts). Then the
 same command is run again and must finish: every value opens with the new key alone.
 """

@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-import webops_db  # noqa: E402  (the lead's judge of the WebOps schema)
+import webops_db  # noqa: E402  (the independent judge of the WebOps schema)
 
 ENV_FILE = "/opt/webops/.env"
 ENV_LINK = "/opt/webops/control-panel/.env"

@@ -4,7 +4,7 @@
 """Build, seed and judge a WebOps-shaped database for the tests, the demo and Molecule.
 
 This is the judge, so it does not import the collection: it has its own list of token
-columns (from webops-facts.md) and decrypts with ``cryptography`` directly. Keys reach
+columns (from the WebOps migrations) and decrypts with ``cryptography`` directly. Keys reach
 the command line only through environment variables, never argv.
 
     python webops_db.py create --url sqlite:////tmp/x.sqlite3 [--narrow]
@@ -146,7 +146,7 @@ def create_schema(url, narrow=False):
 
 
 def config_fernet(secret_key):
-    """The app's SECRET_KEY-derived key for core_configuration (webops-facts.md)."""
+    """The app's SECRET_KEY-derived key for core_configuration (as WebOps derives it)."""
     kdf = PBKDF2HMAC(algorithm=hashes.SHA256(), length=32, salt=b"webops-config", iterations=100000)
     return Fernet(base64.urlsafe_b64encode(kdf.derive(secret_key.encode("utf-8"))))
 

@@ -29,7 +29,7 @@ import time
 from cryptography.fernet import Fernet, InvalidToken
 from decouple import Config, RepositoryEnv, UndefinedValueError
 
-# Same columns as the WebOps schema (webops-facts.md). core_configuration is keyed from
+# Same columns as the WebOps schema (its migrations). core_configuration is keyed from
 # SECRET_KEY, not ENCRYPTION_KEY, so the app never opens it with this key.
 TEXT_COLUMNS = (
     ("core_two_factor_auth", "secret"),

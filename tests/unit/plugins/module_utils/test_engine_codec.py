@@ -74,7 +74,7 @@ def test_codec_refuses_bad_padding_and_foreign_tokens():
 
 
 def test_token_length_of_the_real_secrets():
-    assert engine.token_length(32) == 140  # TOTP secret (webops-facts.md)
+    assert engine.token_length(32) == 140  # TOTP secret (WebOps stores 32 characters)
     assert engine.token_length(64) == 184  # webhook secret
 
 
