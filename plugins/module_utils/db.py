@@ -155,12 +155,13 @@ def url_passwords(url):
 
 def _refuse_unencoded(url):
     """A password with an unencoded '/', '?' or '#' is read by URL parsers (the application's too)
-    as the end of the host: refuse it, naming the fix, before anything connects."""
+    as the end of the host, and libpq ends the password at its first '@': refuse them, naming
+    the fix, before anything connects."""
     userinfo = url.partition("://")[2].rpartition("@")[0]
-    if any(character in userinfo for character in "/?#"):
-        raise DatabaseError("DATABASE_URL %s: the user name or password holds an unencoded '/', '?' or '#' (or an '@' "
-                            "follows them), which URL parsers read as the end of the host; percent-encode these "
-                            "characters (/ as %%2F, ? as %%3F, # as %%23, @ as %%40, : as %%3A) and run again"
+    if any(character in userinfo for character in "/?#@"):
+        raise DatabaseError("DATABASE_URL %s: the user name or password holds an unencoded '/', '?', '#' or '@' (or "
+                            "an '@' follows them), which URL parsers read as the end of the password or the host; "
+                            "percent-encode these characters (/ as %%2F, ? as %%3F, # as %%23, @ as %%40) and run again"
                             % describe_url(url))
 
 

@@ -174,7 +174,7 @@ def test_describe_url_replaces_only_the_password(url, shown):
     assert describe_url(url) == shown
 
 
-@pytest.mark.parametrize("password", ["123/456", "ab/cd", "x?y", "x#y", "12#34", "1:2/3"])
+@pytest.mark.parametrize("password", ["123/456", "ab/cd", "x?y", "x#y", "12#34", "1:2/3", "ab@cd"])
 def test_unencoded_password_characters_are_refused_with_the_fix(password):
     url = "postgresql://webops:%s@localhost:1/webops_db" % password
     with pytest.raises(db.DatabaseError) as caught:
