@@ -179,7 +179,7 @@ old_key_fingerprints:
   type: list
   elements: str
 database:
-  description: The database worked on: its URL with only the password replaced by C(***).
+  description: The database worked on, as its URL with only the password replaced by C(***).
   returned: always
   type: str
   sample: postgresql://webops:***@localhost:5432/webops_db
