@@ -17,6 +17,9 @@ options:
       - The application's C(DATABASE_URL), in the format the control panel reads, either
         C(postgresql://user:password@host:port/dbname) (URL-encode special characters in the password) or
         C(sqlite:////absolute/path/db.sqlite3).
+      - A password holding an unencoded C(/), C(?), C(#) or C(@) is refused before anything connects, with a message that
+        says to percent-encode it (C(/) as C(%2F), C(?) as C(%3F), C(#) as C(%23), C(@) as C(%40)).
+      - Results and messages name the database by this URL with only the password replaced by C(***).
       - Takes precedence over C(DATABASE_URL) in O(env_file).
       - One of O(database_url) and O(env_file) is required.
     type: str

@@ -26,7 +26,8 @@ ON_LOST_DELETE_ROW = "delete_row"    # delete the row (2FA: the user enables 2FA
 ON_LOST_NEW_SECRET = "new_secret"    # a fresh random 64-hex secret, encrypted (webhooks are re-shared)
 ON_LOST_CHOICES = (ON_LOST_CLEAR, ON_LOST_DELETE_ROW, ON_LOST_NEW_SECRET)
 
-_IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Used with fullmatch: "$" alone would also match before a final newline.
+_IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_IDENTIFIER = 63
 # Top-level JSON key names whose (truthy, string) values the app encrypts.
 WEBOPS_JSON_KEYS = r"(?i)api_key|token|private_key|password|secret"
@@ -38,7 +39,7 @@ class ColumnSpecError(ValueError):
 
 def validate_identifier(name, what="identifier"):
     """Return ``name`` if it is a plain SQL identifier, else raise ColumnSpecError."""
-    if not isinstance(name, str) or not _IDENTIFIER_RE.match(name) or len(name) > MAX_IDENTIFIER:
+    if not isinstance(name, str) or not _IDENTIFIER_RE.fullmatch(name) or len(name) > MAX_IDENTIFIER:
         raise ColumnSpecError("%s %r is not a plain SQL identifier (letters, digits and '_', not starting with a digit, "
                               "at most %d characters)" % (what, name, MAX_IDENTIFIER))
     return name

@@ -9,8 +9,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from urllib.parse import unquote, urlsplit
-
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.webops.encryption.plugins.module_utils import columns as columns_utils
@@ -61,6 +59,7 @@ class DatabaseTask:
         if not self.url:
             module.fail_json(msg="no database: give database_url, or env_file whose DATABASE_URL is set (%s has none)"
                              % params["env_file"])
+        self._mask_url()
         if self.url.split(":", 1)[0].lower().startswith("postgres") and not db_utils.HAS_PSYCOPG:
             module.fail_json(msg=missing_required_lib(db_utils.PSYCOPG_LIBRARY), exception=db_utils.PSYCOPG_IMPORT_ERROR)
         try:
@@ -69,16 +68,22 @@ class DatabaseTask:
             module.fail_json(msg=str(exc))
 
     def env_value(self, name):
-        """A value from env_file; it gets the same output masking as a no_log option."""
+        """A value from env_file; it gets the same output masking as a no_log option
+        (DATABASE_URL: see _mask_url)."""
         value = self.env.get(name) if self.env is not None else None
-        if value and name == "DATABASE_URL":
-            # Only the password is secret (a SQLite path is not, and the result names the database).
-            password = urlsplit(value).password
-            if password:
-                self.module.no_log_values.update((value, password, unquote(password)))
-        elif value:
+        if value and name != "DATABASE_URL":
             self.module.no_log_values.add(value)
         return value
+
+    def _mask_url(self):
+        """Only the password of DATABASE_URL is secret: Ansible masks every form of it in the
+        output, while ``database`` shows the rest. A URL without a password (a SQLite path) is no
+        secret, and masking it would hide the very database a run meant."""
+        passwords = db_utils.url_passwords(self.url)
+        if passwords:
+            self.module.no_log_values.update([self.url] + passwords)
+        else:
+            self.module.no_log_values.discard(self.url)
 
     def key(self, option, env_name, required=True):
         """The key from ``option`` if given, else ``env_name`` from env_file, parsed; None if absent and not required."""

@@ -97,15 +97,72 @@ def _mask(text, secrets):
     return text
 
 
+def _split_userinfo(url):
+    """(scheme, user, password or None, what follows the userinfo) of a DATABASE_URL, or None if
+    it is not a URL. The userinfo runs to the LAST '@', so a password with an unencoded '@', '/',
+    '?', '#' or ':' is taken whole, never split into a host or a path."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    userinfo, at, location = rest.rpartition("@")
+    if not at:
+        return scheme, None, None, rest
+    user, colon, password = userinfo.partition(":")
+    return scheme, user, password if colon else None, location
+
+
+def _is_password_parameter(parameter):
+    return "password" in unquote(parameter.partition("=")[0]).lower()
+
+
 def describe_url(url):
-    """A printable form of a DATABASE_URL: scheme, host, port and database, never the password."""
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        return url.split("?", 1)[0]
-    host = parts.hostname or "localhost"
-    port = ":%s" % parts.port if parts.port else ""
-    user = "%s@" % unquote(parts.username) if parts.username else ""
-    return "%s://%s%s%s%s" % (parts.scheme, user, host, port, parts.path)
+    """A DATABASE_URL to show in results and messages: as written, with only the password (and
+    any password query parameter) replaced by ``***``, e.g. postgresql://webops:***@localhost:5432/webops_db."""
+    parts = _split_userinfo(url)
+    if parts is None:
+        return "(a DATABASE_URL that is not a URL)"
+    scheme, user, password, location = parts
+    if scheme.lower() == "sqlite":
+        return url
+    path, question, query = location.split("#", 1)[0].partition("?")
+    if question:
+        query = "?" + "&".join(parameter.partition("=")[0] + "=***" if _is_password_parameter(parameter) else parameter
+                               for parameter in query.split("&"))
+    shown_user = "" if user is None else user + (":***" if password is not None else "") + "@"
+    return "%s://%s%s%s" % (scheme, shown_user, path, query)
+
+
+def url_passwords(url):
+    """Every form of the password(s) in a DATABASE_URL that must never be shown: as written and
+    percent-decoded, as read up to the last '@' and as a standard URL parser reads it."""
+    found = []
+    parts = _split_userinfo(url)
+    if parts is None or parts[0].lower() == "sqlite":
+        return found
+    candidates = [parts[2]]
+    try:
+        candidates.append(urlsplit(url).password)
+    except ValueError:  # an unbalanced '[': the robust reading above still holds the password
+        pass
+    query = parts[3].split("#", 1)[0].partition("?")[2]
+    candidates.extend(parameter.partition("=")[2] for parameter in query.split("&") if _is_password_parameter(parameter))
+    for candidate in candidates:
+        for form in (candidate, unquote(candidate or "")):
+            if form and form not in found:
+                found.append(form)
+    return found
+
+
+def _refuse_unencoded(url):
+    """A password with an unencoded '/', '?' or '#' is read by URL parsers (the application's too)
+    as the end of the host, and libpq ends the password at its first '@': refuse them, naming
+    the fix, before anything connects."""
+    userinfo = url.partition("://")[2].rpartition("@")[0]
+    if any(character in userinfo for character in "/?#@"):
+        raise DatabaseError("DATABASE_URL %s: the user name or password holds an unencoded '/', '?', '#' or '@' (or "
+                            "an '@' follows them), which URL parsers read as the end of the password or the host; "
+                            "percent-encode these characters (/ as %%2F, ? as %%3F, # as %%23, @ as %%40) and run again"
+                            % describe_url(url))
 
 
 def connect(url, connect_timeout=10):
@@ -116,6 +173,7 @@ def connect(url, connect_timeout=10):
     if scheme == "sqlite":
         return SQLiteAdapter(url, connect_timeout=connect_timeout)
     if scheme in ("postgresql", "postgres", "pgsql"):
+        _refuse_unencoded(url)
         return PostgresAdapter(url, connect_timeout=connect_timeout)
     raise DatabaseError("unsupported DATABASE_URL scheme %r: use sqlite:////absolute/path or "
                         "postgresql://user:password@host:port/dbname" % scheme)
@@ -169,10 +227,25 @@ class Adapter:
                 rows = self._fetch(self._select_sql(spec, info, False), (last, batch_size))
             if not rows:
                 return
+            _check_text(spec, rows)
             yield rows
             if len(rows) < batch_size:
                 return
             last = rows[-1][0]
+
+
+_TYPE_NAMES = {bytes: "BLOB", int: "integer", float: "real"}
+
+
+def _check_text(spec, rows):
+    """Token columns hold text (or NULL): refuse any other value by its row, never showing it."""
+    if {type(row[1]) for row in rows} <= {str, type(None)}:
+        return
+    for pk, value in rows:
+        if value is not None and not isinstance(value, str):
+            raise DatabaseError("%s.%s holds a %s value in row %s, where tokens and secrets are text; nothing was "
+                                "written: convert that value to text or remove it, then run again"
+                                % (spec.table, spec.column, _TYPE_NAMES.get(type(value), type(value).__name__), pk))
 
 
 class SQLiteAdapter(Adapter):
@@ -244,7 +317,9 @@ class SQLiteAdapter(Adapter):
     def _has_unique_index(self, spec):
         for _seq, name, unique, _origin, partial in self._fetch("PRAGMA index_list(%s)" % quote_identifier(spec.table)):
             if unique and not partial:
-                if [row[2] for row in self._fetch("PRAGMA index_info(%s)" % quote_identifier(name))] == [spec.pk]:
+                # Index names come from the schema, not from operators: quote any of them.
+                quoted = '"%s"' % name.replace('"', '""')
+                if [row[2] for row in self._fetch("PRAGMA index_info(%s)" % quoted)] == [spec.pk]:
                     return True
         return False
 
@@ -329,9 +404,8 @@ class PostgresAdapter(Adapter):
         if not HAS_PSYCOPG:
             raise ImportError("the Python library psycopg (3) or psycopg2 is required for PostgreSQL "
                               "(Debian: python3-psycopg2)")
-        parts = urlsplit(url)
         # Strings that must never appear in an error message.
-        self._secrets = [url, parts.password, unquote(parts.password or "")]
+        self._secrets = [url] + url_passwords(url)
         url = "postgresql" + url[url.index(":"):]
         try:
             if psycopg is not None:
@@ -481,7 +555,8 @@ class PostgresAdapter(Adapter):
         return [array_literal(column) for column in columns], "%s"
 
 
-_ARRAY_SAFE_RE = re.compile(r"^[A-Za-z0-9_=.:+/-]+$")
+# Used with fullmatch: "$" alone would also match before a final newline, which PostgreSQL trims.
+_ARRAY_SAFE_RE = re.compile(r"[A-Za-z0-9_=.:+/-]+")
 
 
 def array_literal(values):
@@ -489,7 +564,7 @@ def array_literal(values):
     (psycopg2 has no binary arrays). Tokens and integer keys need no quoting (checked for the
     whole list at once, in C); anything else is quoted and escaped."""
     texts = [value if isinstance(value, str) else _plain_text(value) for value in values]
-    if texts and _ARRAY_SAFE_RE.match("".join(texts)) and all(texts) and not any(
+    if texts and _ARRAY_SAFE_RE.fullmatch("".join(texts)) and all(texts) and not any(
             len(text) == 4 and text.upper() == "NULL" for text in texts):
         return "{%s}" % ",".join(texts)
     return "{%s}" % ",".join('"%s"' % text.replace("\\", "\\\\").replace('"', '\\"') for text in texts)

@@ -19,9 +19,10 @@ import re
 import stat
 import tempfile
 
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Both used with fullmatch: "$" alone would also match before a final newline.
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Characters both decouple (no quoting needed) and systemd read literally when unquoted.
-_SAFE_VALUE_RE = re.compile(r"^[A-Za-z0-9_+/=.,:@%-]*$")
+_SAFE_VALUE_RE = re.compile(r"[A-Za-z0-9_+/=.,:@%-]*")
 _LINE_RE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 
 
@@ -30,7 +31,7 @@ class DotEnvError(ValueError):
 
 
 def valid_name(name):
-    return bool(_NAME_RE.match(name or ""))
+    return bool(_NAME_RE.fullmatch(name or ""))
 
 
 def _unquote(value):
@@ -42,7 +43,7 @@ def _unquote(value):
 
 def format_value(value):
     """Render a value so decouple and systemd read back the same string."""
-    if _SAFE_VALUE_RE.match(value):
+    if _SAFE_VALUE_RE.fullmatch(value):
         return value
     if "'" not in value and "\\" not in value and "\n" not in value and "\r" not in value:
         return "'%s'" % value

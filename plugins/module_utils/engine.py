@@ -127,8 +127,9 @@ def token_length(plaintext_bytes):
 
 # ---------------------------------------------------------------------------------------------
 # Token codec. Fernet() builds a new AES-CBC context per token, which costs more than the
-# cipher itself; here each key keeps one CBC stream for sealing and one ECB context for opening
-# (CBC decryption is ECB decryption XORed with the previous ciphertext block). Every codec
+# cipher itself; here each call of a codec uses one CBC stream for all the tokens it seals and
+# one ECB context for all it opens (CBC decryption is ECB decryption XORed with the previous
+# ciphertext block), made for that call alone so no state outlives it. Every codec
 # checks itself against cryptography's Fernet when it is made, the first value of every chunk
 # is cross-checked with Fernet, and every new token is decrypted again before its batch is
 # written.
@@ -141,20 +142,20 @@ _PADDING = [bytes((size,)) * size for size in range(17)]
 
 
 def token_bytes(value):
-    """fernet.decode_token() for the hot loops: the same checks, without base64's generic wrappers."""
-    if not value or len(value) < 40 or not value.startswith("gAAAAA"):
-        return None
-    try:
-        data = binascii.a2b_base64(value.encode("ascii").translate(_TO_STANDARD_B64))
-    except (binascii.Error, ValueError):  # UnicodeEncodeError is a ValueError
-        return None
-    if len(data) < 73 or data[0] != 0x80 or (len(data) - 57) % 16:
-        return None
-    return data
+    """fernet.decode_token() for the hot loops: a clean ASCII token is decoded without base64's
+    generic wrappers; anything else takes the app's own lenient reading (fernet.decode_token)."""
+    if value and len(value) >= 40 and value.startswith("gAAAAA"):
+        try:
+            data = binascii.a2b_base64(value.encode("ascii").translate(_TO_STANDARD_B64))
+        except (binascii.Error, ValueError):  # UnicodeEncodeError is a ValueError
+            data = None
+        if data is not None and len(data) >= 73 and data[0] == 0x80 and not (len(data) - 57) % 16:
+            return data
+    return fernet_utils.decode_token(value)
 
 
 class _Codec:
-    __slots__ = ("key", "_inner", "_outer", "_cbc_encrypt", "_chain", "_ecb_decrypt")
+    __slots__ = ("key", "_inner", "_outer", "_aes")
 
     def __init__(self, key):
         if Cipher is None:
@@ -165,11 +166,7 @@ class _Codec:
         signing_key = key.raw[:16].ljust(64, b"\0")
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in signing_key))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in signing_key))
-        aes = algorithms.AES(key.raw[16:])
-        # One CBC stream per key for every token it seals: see seal_many().
-        self._cbc_encrypt = Cipher(aes, modes.CBC(bytes(16))).encryptor().update
-        self._chain = 0
-        self._ecb_decrypt = Cipher(aes, modes.ECB()).decryptor().update  # nosec B305 - CBC decryption built on it
+        self._aes = algorithms.AES(key.raw[16:])
         self._self_test()
 
     def mac(self, message):
@@ -188,15 +185,22 @@ class _Codec:
         CBC decryption is ECB decryption XORed with the previous ciphertext block (the IV for the
         first block): one ECB call and one XOR for the whole list.
         """
-        if not datas:
-            return []
-        bodies = b"".join([data[25:-32] for data in datas])
-        chains = b"".join([data[9:-48] for data in datas])
+        # Only whole blocks go in: a body of another length would shift every block after it.
+        whole = [data for data in datas if len(data) >= 73 and not (len(data) - 57) % 16]
+        if not whole:
+            return [None] * len(datas)
+        bodies = b"".join([data[25:-32] for data in whole])
+        chains = b"".join([data[9:-48] for data in whole])
         size = len(bodies)
-        padded = (int.from_bytes(self._ecb_decrypt(bodies), "big") ^ int.from_bytes(chains, "big")).to_bytes(size, "big")
+        decryptor = Cipher(self._aes, modes.ECB()).decryptor()  # nosec B305 - CBC decryption built on it
+        padded = (int.from_bytes(decryptor.update(bodies) + decryptor.finalize(), "big")
+                  ^ int.from_bytes(chains, "big")).to_bytes(size, "big")
         plaintexts = []
         end = 0
         for data in datas:
+            if len(data) < 73 or (len(data) - 57) % 16:
+                plaintexts.append(None)
+                continue
             start = end
             end += len(data) - 57
             pad = padded[end - 1]
@@ -213,18 +217,21 @@ class _Codec:
             return None
         return self.open_many([data])[0]
 
-    def seal_many(self, plaintexts):
+    def seal_many(self, plaintexts, timestamps=None):
         """New tokens (text) for a list of plaintext bytes, each under its own random IV.
 
-        The CBC stream chains each block to the last ciphertext block it produced (``_chain``);
-        XORing that block and the new IV into a token's first plaintext block makes the stream
-        compute exactly E(P1 xor IV), E(P2 xor C1), ...: standard CBC with that token's IV.
+        One CBC stream, made for this call, chains each block to the last ciphertext block it
+        produced (``chain``); XORing that block and the new IV into a token's first plaintext
+        block makes the stream compute exactly E(P1 xor IV), E(P2 xor C1), ...: standard CBC
+        with that token's IV. ``timestamps``: for each plaintext, the 8 timestamp bytes to keep
+        (those of the token it came from, as MultiFernet.rotate keeps them) or None for now.
         """
         ivs = os.urandom(16 * len(plaintexts))
-        stamp = b"\x80" + _PACK_TIME(int(time.time()))
-        encrypt, mac, chain = self._cbc_encrypt, self.mac, self._chain
+        now = b"\x80" + _PACK_TIME(int(time.time()))
+        stamps = [now if kept is None else b"\x80" + kept for kept in timestamps] if timestamps else [now] * len(plaintexts)
+        encrypt, mac, chain = Cipher(self._aes, modes.CBC(bytes(16))).encryptor().update, self.mac, 0
         sealed = []
-        for offset, plaintext in zip(range(0, len(ivs), 16), plaintexts):
+        for offset, plaintext, stamp in zip(range(0, len(ivs), 16), plaintexts, stamps):
             iv = ivs[offset:offset + 16]
             padded = plaintext + _PADDING[16 - len(plaintext) % 16]
             first = int.from_bytes(padded[:16], "big") ^ int.from_bytes(iv, "big") ^ chain
@@ -232,7 +239,6 @@ class _Codec:
             chain = int.from_bytes(ciphertext[-16:], "big")
             body = stamp + iv + ciphertext
             sealed.append(body + mac(body))
-        self._chain = chain
         return [binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE_B64).decode("ascii") for raw in sealed]
 
     def reads_back(self, tokens, plaintexts):
@@ -244,7 +250,7 @@ class _Codec:
     def cross_check(self, token, plaintext):
         """Fernet itself must agree that ``token`` holds ``plaintext``."""
         try:
-            return self.key.fernet.decrypt(token.encode("ascii")) == plaintext
+            return self.key.fernet.decrypt(token.encode("utf-8")) == plaintext  # the app's own reading
         except Exception:  # InvalidToken and friends: a disagreement either way
             return False
 
@@ -286,7 +292,7 @@ class _Job:
         counts = dict.fromkeys(self.categories, 0)
         unknown = set()
         sources = {}  # codec -> [(slot, token data, token)]
-        plaintexts = []  # (slot, plaintext bytes)
+        plaintexts = []  # (slot, plaintext bytes, timestamp bytes to keep or None)
         documents = {}
         classify = self._classify
         if json_pattern is None:
@@ -297,14 +303,14 @@ class _Job:
             category, source, data = classify(value)
             counts[category] += 1
             if source is _SEAL:
-                plaintexts.append((slot, data))
+                plaintexts.append((slot, data, None))
             elif source is not None:
                 sources.setdefault(source, []).append((slot, data, value))
             elif category == "unknown":
                 unknown.add(slot if json_pattern is None else slot[0])
         for source, items in sources.items():
             checked = False
-            for (slot, _data, token), plaintext in zip(items, source.open_many([data for _slot, data, _token in items])):
+            for (slot, data, token), plaintext in zip(items, source.open_many([data for _slot, data, _token in items])):
                 if plaintext is None:
                     # An HMAC that matches over a body that does not decrypt: unreadable.
                     counts[self.opened] -= 1
@@ -316,16 +322,18 @@ class _Job:
                     checked = True
                     if not source.cross_check(token, plaintext):
                         raise VerificationError("cryptography's Fernet disagrees with the token codec")
-                plaintexts.append((slot, plaintext))
-        renewed = zip((slot for slot, _plaintext in plaintexts), self._renew([plaintext for _slot, plaintext in plaintexts]))
+                # The new token keeps the old one's timestamp, as MultiFernet.rotate does.
+                plaintexts.append((slot, plaintext, data[1:9]))
+        renewed = zip((item[0] for item in plaintexts),
+                      self._renew([item[1] for item in plaintexts], [item[2] for item in plaintexts]))
         if json_pattern is None:
             writes = sorted(renewed)
         else:
-            changed = set()
-            for (index, name), token in renewed:
-                documents[index][name] = token
-                changed.add(index)
-            writes = [(index, _dump_object(documents[index], values[index])) for index in sorted(changed)]
+            changed = {}
+            for (index, position), token in renewed:
+                _name, _value, start, end = documents[index][position]
+                changed.setdefault(index, []).append((start, end, token))
+            writes = [(index, _splice(values[index], changed[index])) for index in sorted(changed)]
         return writes, counts, sorted(unknown), 0
 
     def _classify(self, value):
@@ -333,11 +341,11 @@ class _Job:
         (bytes) is to be decrypted and re-encrypted, _SEAL for plaintext ``data`` to encrypt, or None."""
         raise NotImplementedError
 
-    def _renew(self, plaintexts):
+    def _renew(self, plaintexts, timestamps=None):
         """Encrypt under the target key and prove every new token opens to the same plaintext."""
         if not plaintexts:
             return []
-        tokens = self.target.seal_many(plaintexts)
+        tokens = self.target.seal_many(plaintexts, timestamps)
         if not self.target.reads_back(tokens, plaintexts):
             raise VerificationError("a new token did not decrypt back to its plaintext")
         # Once per list, cryptography's own Fernet reads a new token.
@@ -347,15 +355,16 @@ class _Job:
 
 
 def _json_slots(values, matches, documents):
-    """((index, key), value) for each token-bearing value of JSON objects; the parsed objects go to ``documents``."""
+    """((index, member position), value) for each token-bearing value of JSON objects; the
+    members of each object (see _json_members) go to ``documents``."""
     for index, text in enumerate(values):
-        document = _load_object(text)
-        if document is None:
+        members = _json_members(text)
+        if members is None:
             continue
-        documents[index] = document
-        for name, value in document.items():
-            if isinstance(value, str) and matches(name):
-                yield (index, name), value
+        documents[index] = members
+        for position, (name, value, _start, _end) in enumerate(members):
+            if matches(name):
+                yield (index, position), value
 
 
 class _RotateJob(_Job):
@@ -378,12 +387,13 @@ class _RotateJob(_Job):
         data = token_bytes(value)
         if data is None:
             return "unknown", None, None
-        # Old keys first: during a rotation most tokens are still under one of them.
+        # The new key first: the keyring refuses keys that share a half, and this order keeps a
+        # token under the new key from ever being opened with an old one.
+        if self.target.signs(data):
+            return "already_current", None, None
         for source in self.sources:
             if source.signs(data):
                 return "rotated", source, data
-        if self.target.signs(data):
-            return "already_current", None, None
         return "unknown", None, None
 
 
@@ -444,10 +454,10 @@ class _ScanJob:
             if matches is None:
                 items = (stored,)
             else:
-                document = _load_object(stored)
-                if document is None:
+                members = _json_members(stored)
+                if members is None:
                     continue
-                items = [v for k, v in document.items() if isinstance(v, str) and matches(k)]
+                items = [value for name, value, _start, _end in members if matches(name)]
             write = has_unknown = False
             for value in items:
                 kind = self.kind(value)
@@ -468,19 +478,56 @@ class _ScanJob:
         return [], counts, unknown, needed
 
 
-def _load_object(text):
-    if text is None or text == "":
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+_JSON_VALUE = json.JSONDecoder()
+
+
+def _json_members(text):
+    """[(name, value, start, end)] for each string member of a JSON object, ``start:end`` being
+    the span of the value's literal in ``text``; None if ``text`` is not a JSON object.
+
+    Secrets are replaced in place (_splice): every other byte of the document, numbers
+    included, stays as it was (a float round trip would change 0.12345678901234567891 and turn
+    1e400 into Infinity, which is not JSON).
+    """
+    if not isinstance(text, str) or not text:
         return None
     try:
-        document = json.loads(text) if isinstance(text, str) else text
+        document = json.loads(text)
     except ValueError:
         return None
-    return document if isinstance(document, dict) else None
+    if not isinstance(document, dict):
+        return None
+    # The text is a valid JSON object: walk its top level.
+    members = []
+    space = _JSON_SPACE.match
+    index = space(text, 0).end() + 1  # past '{'
+    while True:
+        index = space(text, index).end()
+        if text[index] == "}":
+            return members
+        name, index = json.decoder.scanstring(text, index + 1)
+        index = space(text, space(text, index).end() + 1).end()  # past ':'
+        if text[index] == '"':
+            value, end = json.decoder.scanstring(text, index + 1)
+            members.append((name, value, index, end))
+        else:
+            end = _JSON_VALUE.raw_decode(text, index)[1]
+        index = space(text, end).end()
+        if text[index] == ",":
+            index += 1
 
 
-def _dump_object(document, original):
-    # Keep the original's escaping style; key order is kept by dict.
-    return json.dumps(document, ensure_ascii=all(ord(c) < 128 for c in original))
+def _splice(text, replacements):
+    """``text`` with each (start, end, new string) put in as a JSON string literal."""
+    parts = []
+    last = 0
+    for start, end, value in sorted(replacements):
+        parts.append(text[last:start])
+        parts.append(json.dumps(value))
+        last = end
+    parts.append(text[last:])
+    return "".join(parts)
 
 
 def _work(args):
@@ -623,11 +670,8 @@ def _iter_values(spec, rows):
             yield pk, None, value
         return
     for pk, text in rows:
-        document = _load_object(text)
-        if document is None:
-            continue
-        for name, value in document.items():
-            if isinstance(value, str) and spec.json_key_matches(name):
+        for name, value, _start, _end in _json_members(text) or ():
+            if spec.json_key_matches(name):
                 yield pk, name, value
 
 
@@ -907,8 +951,8 @@ def rotate(db, specs, new_key, old_keys, on_unknown="fail", encrypt_plaintext=Fa
     _keyring([("new_key", new_key)] + [("old_keys[%d]" % i, k) for i, k in enumerate(old_keys)])  # refuses a key listed twice
     new_codec = _Codec(new_key)
     old_codecs = [_Codec(k) for k in old_keys]
-    # Old keys first, as in _RotateJob: during a rotation most tokens are still under one of them.
-    scan_job = _ScanJob(list(zip(old_names, old_codecs)) + [("new", new_codec)], set(old_names), encrypt_plaintext)
+    # The new key first, as in _RotateJob.
+    scan_job = _ScanJob([("new", new_codec)] + list(zip(old_names, old_codecs)), set(old_names), encrypt_plaintext)
 
     def check_tallies(tallies):
         details = _unknown_details(tallies)
@@ -1157,17 +1201,11 @@ def _purge_column(db, spec, info, keyring, codec, batch_size):
         changed_values = 0
         for pk, stored in rows:
             if spec.is_json:
-                document = _load_object(stored)
-                if document is None:
-                    continue
-                cleared = 0
-                for name, value in document.items():
-                    if isinstance(value, str) and spec.json_key_matches(name) and keyring.signer(value)[0] == unreadable:
-                        document[name] = ""
-                        cleared += 1
+                cleared = [(start, end, "") for name, value, start, end in _json_members(stored) or ()
+                           if spec.json_key_matches(name) and keyring.signer(value)[0] == unreadable]
                 if cleared:
-                    updates.append((pk, stored, _dump_object(document, stored)))
-                    changed_values += cleared
+                    updates.append((pk, stored, _splice(stored, cleared)))
+                    changed_values += len(cleared)
             elif keyring.signer(stored)[0] == unreadable:
                 if spec.on_lost == ON_LOST_NEW_SECRET:
                     plaintext = _new_hex_secret().encode("ascii")

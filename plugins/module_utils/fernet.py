@@ -108,8 +108,8 @@ class FernetKey:
         return self.fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
 
     def decrypt(self, token):
-        """Decrypt a text token, return text. Raises InvalidToken."""
-        return self.fernet.decrypt(token.encode("ascii")).decode("utf-8")
+        """Decrypt a text token as the app does (its UTF-8 bytes), return text. Raises InvalidToken."""
+        return self.fernet.decrypt(token.encode("utf-8")).decode("utf-8")
 
 
 def require_cryptography():
@@ -181,13 +181,14 @@ def generate_key():
 def looks_like_token(value):
     """True for any value that must never be treated as plaintext (so never encrypted twice).
 
-    The app's own test (``len >= 40`` and the ``gAAAAA`` prefix), plus any strict url-safe
-    base64 text that decodes to a Fernet-shaped length: a token damaged in its first bytes
-    loses the prefix but keeps that shape, which no WebOps plaintext has.
+    The app's own test (``len >= 40`` and the ``gAAAAA`` prefix); any value the app's reader
+    decodes to a Fernet token (see decode_token); and any strict url-safe base64 text that
+    decodes to a Fernet-shaped length: a token damaged in its first bytes loses the prefix but
+    keeps that shape, which no WebOps plaintext has.
     """
     if not value or len(value) < 40:
         return False
-    if value.startswith(_TOKEN_PREFIX):
+    if value.startswith(_TOKEN_PREFIX) or decode_token(value) is not None:
         return True
     if len(value) % 4:
         return False
@@ -199,12 +200,17 @@ def looks_like_token(value):
 
 
 def decode_token(value):
-    """Return the token bytes if ``value`` is a well-formed Fernet token, else None."""
-    if not looks_like_token(value):
+    """The token bytes the application's reader finds in ``value``, or None if they are not a Fernet token.
+
+    The app calls ``Fernet(key).decrypt(value.encode())``: on that path cryptography's base64
+    decoding drops every byte outside the alphabet (whitespace, punctuation, non-ASCII), so a
+    token with a stray newline or byte still opens in the app and is the token it holds.
+    """
+    if not isinstance(value, str) or len(value) < 40:
         return None
     try:
-        data = base64.urlsafe_b64decode(value.encode("ascii"))
-    except (binascii.Error, ValueError, UnicodeEncodeError):
+        data = base64.urlsafe_b64decode(value.encode("utf-8"))
+    except (binascii.Error, ValueError):  # UnicodeEncodeError (a lone surrogate) is a ValueError
         return None
     if len(data) < _MIN_TOKEN_BYTES or data[0] != _FERNET_VERSION or (len(data) - 57) % 16:
         return None
@@ -222,6 +228,16 @@ class Keyring:
             if key.fingerprint in seen:
                 raise ValueError("keys %r and %r are the same key (%s)" % (seen[key.fingerprint], name, key.fingerprint))
             seen[key.fingerprint] = name
+        # A token passes the HMAC of any key with the same signing half and would then be
+        # decrypted with the wrong AES key; no generated keys ever share a half.
+        halves = {}
+        for name, key in self.named:
+            for half, part in (("signing", key.raw[:16]), ("encryption", key.raw[16:])):
+                other = halves.setdefault((half, part), (name, key))
+                if other[0] != name:
+                    raise ValueError("keys %r (%s) and %r (%s) share their %s half (the same 16 bytes); such keys cannot "
+                                     "be told apart: generate a new key" % (other[0], other[1].fingerprint, name,
+                                                                            key.fingerprint, half))
 
     def signer(self, value):
         """Classify by HMAC only (fast, no decryption): returns (kind, key_name)."""

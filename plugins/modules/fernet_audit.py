@@ -134,7 +134,7 @@ fingerprints:
   type: dict
   sample: {current: "sha256:5f2b0c1d9e8a7b6c", old: "sha256:0a1b2c3d4e5f6a7b"}
 database:
-  description: The database audited, without its password.
+  description: The database audited, as its URL with only the password replaced by C(***).
   returned: always
   type: str
 """

@@ -158,7 +158,7 @@ other_key_fingerprints:
   type: list
   elements: str
 database:
-  description: The database worked on, without its password.
+  description: The database worked on, as its URL with only the password replaced by C(***).
   returned: always
   type: str
 """

@@ -24,6 +24,9 @@ description:
     runs in O(workers) processes while the previous batch is written.
   - Tokens already under O(new_key) are left alone, so running again after success, a crash, a kill or a dropped
     connection finishes the job and then reports C(changed=false).
+  - A new token keeps the timestamp of the token it replaces, as C(MultiFernet.rotate) does, so readers that
+    check a token's age (a TTL) see the same age as before. A token stored with stray whitespace or other characters
+    the application's reader skips is treated as the token it holds and written back clean.
   - One run per database at a time (a PostgreSQL advisory lock, a file lock for SQLite); a second run fails at once.
   - The running application reads only C(ENCRYPTION_KEY), so stop it (or make sure it holds the new key) before
     rotating; rows it writes with the old key meanwhile are taken by the next run.
@@ -176,10 +179,10 @@ old_key_fingerprints:
   type: list
   elements: str
 database:
-  description: The database worked on, without its password.
+  description: The database worked on, as its URL with only the password replaced by C(***).
   returned: always
   type: str
-  sample: postgresql://webops@localhost:5432/webops_db
+  sample: postgresql://webops:***@localhost:5432/webops_db
 workers:
   description: Worker processes used.
   returned: success

@@ -178,7 +178,8 @@ What it checks, and the rule each check enforces:
   committed); the `.env` on a full 64 KiB tmpfs, made immutable with `chattr +i`, and on a
   read-only remount, for `dotenv.write_atomic`, `env_file`, `fernet_key` and a whole
   `rotate_keys.yml` run (also with the database stopped by a callback plugin right before the
-  "Re-encrypt" task).
+  "Re-encrypt" task); a codec call that fails halfway and a token body that is not
+  block-aligned (the next calls must be unaffected).
 - **Hostile input** (a clear error, nothing written): empty, short, long, hex, truncated,
   non-ASCII and mixed-alphabet keys; standard-base64 keys (accepted, reported `standard`); the
   old key equal to the new one (in either alphabet); a wrong old key; truncated, bit-flipped,
@@ -189,7 +190,16 @@ What it checks, and the rule each check enforces:
   reserved-word identifiers (quoted, work); PostgreSQL roles whose passwords hold `@:/%#?&=+`,
   quotes, spaces and non-ASCII (percent-encoded in DATABASE_URL); a SQLite path with `%#? `;
   `.env` files with duplicates, `export` lines, a BOM, non-UTF-8 bytes (rejected), CRLF and no
-  final newline (kept byte for byte).
+  final newline (kept byte for byte); tokens the app still reads despite a stray newline,
+  space or non-ASCII character (classified by the key that opens them: rotated back clean,
+  never encrypted twice, never cleared by recovery); two keys sharing their signing or
+  encryption half (refused, fingerprints named); a value ending in a newline through
+  psycopg2's array literals; JSON credentials with numbers a float would change (`1e400`,
+  20-digit fractions: every non-secret byte kept); BLOB, integer and real values in a token
+  column (a message naming the row, nothing written); a SQLite unique index with an odd name;
+  DATABASE_URL passwords with unencoded `/ ? # @` (refused with the fix, never shown) and the
+  `database` every module result names (the URL with only the password masked); rotated
+  tokens keep their original timestamps.
 - **Leaks**: every playbook (setup, rotate, encrypt, verify, backup, recover) and every database
   module, with `-vvvv` and `ANSIBLE_DEBUG=1`, in check and diff mode and on failure paths;
   stdout, stderr, the Ansible log, the audit logs, every file name and every non-key file are

@@ -227,8 +227,8 @@ def test_faulty_encryptor_never_commits_a_bad_token(workers, sqlite_url, monkeyp
     real_seal = engine._Codec.seal_many
     calls = {"n": 0}
 
-    def faulty_seal(self, plaintexts):
-        tokens = real_seal(self, plaintexts)
+    def faulty_seal(self, plaintexts, timestamps=None):
+        tokens = real_seal(self, plaintexts, timestamps)
         for position, token in enumerate(tokens):
             calls["n"] += 1
             if calls["n"] % 37 == 0:

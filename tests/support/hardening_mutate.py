@@ -79,7 +79,7 @@ MUTATIONS = [
      ["tests/hardening/test_dotenv_hostile.py"]),
     ("identifiers-unvalidated",
      "plugins/module_utils/columns.py",
-     "    if not isinstance(name, str) or not _IDENTIFIER_RE.match(name) or len(name) > MAX_IDENTIFIER:\n",
+     "    if not isinstance(name, str) or not _IDENTIFIER_RE.fullmatch(name) or len(name) > MAX_IDENTIFIER:\n",
      "    if not isinstance(name, str) or not name:  # MUTATION: any identifier text accepted\n",
      "table/column names from user input are no longer validated (still double-quoted)",
      ["tests/hardening/test_hostile_data.py::test_sql_injection_in_identifiers_is_rejected_and_victim_survives"]),

@@ -126,8 +126,8 @@ def test_a_codec_that_disagrees_with_fernet_stops_the_batch():
     class Broken(engine._Codec):
         __slots__ = ()
 
-        def seal_many(self, plaintexts):
-            return super(Broken, self).seal_many([plaintext[:-1] + b"?" for plaintext in plaintexts])
+        def seal_many(self, plaintexts, timestamps=None):
+            return super(Broken, self).seal_many([plaintext[:-1] + b"?" for plaintext in plaintexts], timestamps)
 
     with pytest.raises(engine.VerificationError) as caught:
         Broken(NEW)
