@@ -709,7 +709,7 @@ def widen_columns(db, tallies, check_mode=False):
             widened.append({"table": tally.spec.table, "column": tally.spec.column, "from": info.max_length, "to": width})
             changes.append((tally.spec, info, width))
     if changes and not check_mode:
-        db.widen_columns([(spec, info, width) for spec, info, width in changes])
+        db.widen_columns(changes)
         for _spec, info, width in changes:
             info.max_length = width
     return widened
