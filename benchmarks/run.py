@@ -15,6 +15,12 @@ For each backend (a throwaway PostgreSQL cluster, a SQLite file) and each size, 
 Each of (a) and (c) gets its own copy of the same seeded database; (c) is then checked: the
 digest of all plaintexts equals the seeded one and every value opens with the new key.
 
+Then the maintenance window (--window-tokens, default 300000; 0 skips it): rotate_keys.yml runs
+against a SQLite database of that many tokens, with a throwaway inventory outside this checkout,
+and the play's own figures are set side by side: how long the units were stopped (step 5 to
+step 6) and how long the fernet_rotate module took on the same rows. Target: window <= 1.5 x module.
+--window-only runs just that.
+
     .venv/bin/python benchmarks/run.py [--rows 100000,1000000] [--backends postgresql,sqlite]
         [--workers N] [--batch-size N] [--skip-baseline-above N] [--pg-fsync on|off]
         [--collections-path DIR] [--profile] [--no-verify]
@@ -53,6 +59,7 @@ import webops_db  # noqa: E402  pylint: disable=wrong-import-position
 TARGET_C_OVER_A = 5.0
 TARGET_C_OVER_B = 0.7
 TARGET_RSS_MB = 200.0
+TARGET_WINDOW_OVER_MODULE = 1.5
 
 
 # ---------------------------------------------------------------- machine
@@ -528,6 +535,62 @@ def measure(backend, launcher: Launcher, rows: int, args, log) -> dict:
     return entry
 
 
+# ---------------------------------------------------------------- maintenance window
+
+def measure_window(tokens_wanted: int, log) -> dict:
+    """rotate_keys.yml on SQLite: the units' stopped time next to the module's own time, from one run."""
+    import re
+    from custody_env import Site  # the tests' throwaway inventory (local hosts, vault made at run time)
+
+    root = tempfile.mkdtemp(prefix='webops-window-')
+    try:
+        url = 'sqlite:///' + os.path.join(root, 'db.sqlite3')
+        old = Fernet.generate_key()
+        # Tokens per row of the benchmark's table mix, measured on a small sample first.
+        sample = 'sqlite:///' + os.path.join(root, 'sample.sqlite3')
+        webops_db.create_schema(sample)
+        datagen.seed(sample, old, 2000)
+        per_row = count_tokens(sample) / 2000.0
+        rows = int(tokens_wanted / per_row * 1.005) + 1  # at least tokens_wanted: the mix varies a little
+        webops_db.create_schema(url)
+        datagen.seed(url, old, rows)
+        tokens = count_tokens(url)
+        site = Site(root)
+        host = site.add_env('bench')[0]
+        site.write_env_file('bench', host, {'DATABASE_URL': url, 'ENCRYPTION_KEY': old.decode()})
+        site.write_vault('bench', {'webops_encryption_key': old.decode()})
+        log('  rotate_keys.yml on SQLite, %d rows, %d tokens ...' % (rows, tokens))
+        started = time.perf_counter()
+        run = site.playbook('rotate_keys.yml', ['bench'], extra={'env': 'bench'})
+        play_seconds = time.perf_counter() - started
+        found = re.search(r'Maintenance window: units stopped for ([0-9.]+) s[^;]*; fernet_rotate itself took ([0-9.]+) s',
+                          run.stdout)
+        if run.returncode != 0 or not found:
+            raise RuntimeError('rotate_keys.yml failed or reported no window:\n' + run.stdout[-3000:])
+        window, module = float(found.group(1)), float(found.group(2))
+        log('  window %.1f s, fernet_rotate %.1f s (%.2fx), whole play %.1f s' % (window, module, window / module, play_seconds))
+        return {'backend': 'sqlite', 'rows': rows, 'tokens': tokens, 'window_s': window, 'module_s': module,
+                'ratio': window / module, 'play_s': play_seconds}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def render_window(window: dict) -> str:
+    return '\n'.join([
+        '',
+        '#### Maintenance window (`rotate_keys.yml`, offline rotation)',
+        '',
+        '| backend | tokens | units stopped (step 5 to 6) | fernet_rotate module | window / module | whole play |',
+        '|---|---:|---:|---:|---:|---:|',
+        '| %s | %s | %.1f s | %.1f s | %.2f (target <= %.1f: %s) | %.1f s |' % (
+            window['backend'], _n(window['tokens']), window['window_s'], window['module_s'], window['ratio'],
+            TARGET_WINDOW_OVER_MODULE, 'met' if window['ratio'] <= TARGET_WINDOW_OVER_MODULE else 'MISSED', window['play_s']),
+        '',
+        'Inside the window: stopping the units, the re-encryption (every batch decrypted again before its commit) and an '
+        'HMAC-only scan that nothing is left under the old key; the preflight runs before it, the audit line after it.',
+    ]) + '\n'
+
+
 # ---------------------------------------------------------------- report
 
 def _n(value: float) -> str:
@@ -636,6 +699,9 @@ def parse_args(argv=None):
     parser.add_argument('--profile', action='store_true', help='cProfile the engine\'s main process into benchmarks/results/')
     parser.add_argument('--collections-path', metavar='DIR',
                         help='import webops.encryption from DIR/ansible_collections instead of this checkout (A/B a patched engine)')
+    parser.add_argument('--window-tokens', type=int, default=300000, metavar='N',
+                        help='measure the maintenance window of rotate_keys.yml on N tokens in SQLite (0: skip; default: %(default)s)')
+    parser.add_argument('--window-only', action='store_true', help='measure only the maintenance window')
     parser.add_argument('--results-dir', default=os.path.join(HERE, 'results'), help='where the JSON and markdown go')
     parser.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     parser.add_argument('--launcher', action='store_true', help=argparse.SUPPRESS)
@@ -669,7 +735,7 @@ def main(argv=None) -> int:
 
     entries, settings, pg_version = [], {}, None
     try:
-        for name in args.backends:
+        for name in ([] if args.window_only else args.backends):
             backend = PostgresBackend(args.pg_fsync == 'on') if name == 'postgresql' else SqliteBackend()
             try:
                 if name == 'postgresql':
@@ -686,11 +752,16 @@ def main(argv=None) -> int:
     info['engine_sha256'] = engine_at_start
     if engine_version(args.collections_path) != engine_at_start:
         info['engine_sha256'] += ' (CHANGED during the run: rerun for figures of one engine version)'
-    report = render(info, entries, args, settings)
+    report = render(info, entries, args, settings) if entries else ''
+    window = None
+    if args.window_tokens > 0:
+        log('maintenance window, %d tokens' % args.window_tokens)
+        window = measure_window(args.window_tokens, log)
+        report += render_window(window)
     print(report)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%dT%H%M%SZ')
     with open(os.path.join(args.results_dir, 'benchmark-%s.json' % stamp), 'w', encoding='utf-8') as handle:
-        json.dump({'machine': info, 'entries': entries, 'settings': settings,
+        json.dump({'machine': info, 'entries': entries, 'settings': settings, 'window': window,
                    'args': {k: v for k, v in vars(args).items() if k not in ('child', 'launcher')}}, handle, indent=2)
     with open(os.path.join(args.results_dir, 'benchmark-%s.md' % stamp), 'w', encoding='utf-8') as handle:
         handle.write(report)

@@ -66,6 +66,8 @@ _NOT_UNIQUE = ("%s.%s is neither the primary key nor covered by a unique index, 
                "give a unique column as pk")
 _PG_TEXT_TYPES = ("varchar", "text", "bpchar")
 _PG_JSON_TYPES = ("json", "jsonb")
+# How long widening waits for a table lock before it gives up (and changes nothing).
+WIDEN_LOCK_TIMEOUT = "30s"
 
 
 class EngineError(Exception):
@@ -203,6 +205,10 @@ class Adapter:
 
     def _fetch(self, sql, params=()):
         raise NotImplementedError
+
+    def widen_columns(self, changes):
+        """Widen [(spec, info, width)] in one transaction. Only a database that enforces widths has any."""
+        raise DatabaseError("%s does not enforce column widths: nothing to widen" % self.kind)
 
     # -- helpers shared by both adapters -------------------------------------------------------
     def _select_sql(self, spec, info, first):
@@ -514,6 +520,30 @@ class PostgresAdapter(Adapter):
                 raise
             cur.execute("COMMIT")
             return count
+        except Exception as exc:
+            raise self._error(exc)
+        finally:
+            cur.close()
+
+    def widen_columns(self, changes):
+        """ALTER each (spec, info, width) to a character type of that width, all in one transaction
+        that waits at most WIDEN_LOCK_TIMEOUT for the table locks (a running application may hold
+        them). Growing a varchar rewrites no row and keeps NOT NULL, defaults, unique constraints
+        and indexes."""
+        cur = self.conn.cursor()
+        try:
+            cur.execute("BEGIN")
+            try:
+                cur.execute("SET LOCAL lock_timeout = '%s'" % WIDEN_LOCK_TIMEOUT)
+                for spec, info, width in changes:
+                    cur.execute("ALTER TABLE %s ALTER COLUMN %s TYPE %s(%d)" % (
+                        quote_identifier(spec.table), quote_identifier(spec.column),
+                        "char" if info.data_type == "bpchar" else "varchar", int(width)))
+            except BaseException:
+                if not getattr(self.conn, "closed", False):
+                    cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
         except Exception as exc:
             raise self._error(exc)
         finally:

@@ -67,6 +67,11 @@ MAX_BATCH_SIZE = 100000
 # a few batches in flight stay within tens of MB.
 DEFAULT_BATCH_SIZE = 5000
 MIN_CHUNK = 50
+# A column widened for tokens (widen_columns) gets room for secrets somewhat longer than today's
+# longest: WIDEN_MARGIN more characters of token (48 more bytes of plaintext), never under
+# WIDEN_MINIMUM. The ALTER TABLE a refusal suggests uses the same width.
+WIDEN_MARGIN = 64
+WIDEN_MINIMUM = 255
 ON_UNKNOWN = ("fail", "skip")
 # How long a worker may take over one chunk before the run gives up (it is milliseconds normally).
 WORKER_TIMEOUT = 600
@@ -108,6 +113,7 @@ class ColumnTooNarrow(EngineError):
         text = "nothing was written: %s" % "; ".join(
             "%s.%s is %s(%d) but the tokens it would receive need %d characters; widen it first: %s"
             % (d["table"], d["column"], d["data_type"], d["max_length"], d["needed"], d["fix"]) for d in details)
+        text += " (or set widen_columns=true to have it done, in its own transaction, before any token is written)"
         super(ColumnTooNarrow, self).__init__(text)
 
 
@@ -714,6 +720,11 @@ def _scan(db, spec, info, keyring, batch_size, rewrite=(), write_plaintext=False
     return tally
 
 
+def widened_width(needed):
+    """The width a column that must hold tokens of ``needed`` characters is widened to."""
+    return max(WIDEN_MINIMUM, needed + WIDEN_MARGIN)
+
+
 def _width_problems(tallies):
     problems = []
     for tally in tallies:
@@ -723,9 +734,29 @@ def _width_problems(tallies):
                 "table": spec.table, "column": spec.column, "data_type": info.data_type, "max_length": info.max_length,
                 "needed": tally.needed,
                 "fix": "ALTER TABLE %s ALTER COLUMN %s TYPE varchar(%d);" % (
-                    quote_identifier(spec.table), quote_identifier(spec.column), max(tally.needed, 255)),
+                    quote_identifier(spec.table), quote_identifier(spec.column), widened_width(tally.needed)),
             })
     return problems
+
+
+def widen_columns(db, tallies, check_mode=False):
+    """Widen every column the scan found too narrow for the tokens it will receive (PostgreSQL
+    varchar/char; SQLite never has one), all in one transaction, before any token is written.
+    Type, NOT NULL, defaults, unique constraints and indexes stay. Returns [{table, column, from, to}]
+    (in check mode, what would be widened; nothing is changed)."""
+    widened = []
+    changes = []
+    for tally in tallies:
+        info = tally.info
+        if info.max_length is not None and tally.needed > info.max_length:
+            width = widened_width(tally.needed)
+            widened.append({"table": tally.spec.table, "column": tally.spec.column, "from": info.max_length, "to": width})
+            changes.append((tally.spec, info, width))
+    if changes and not check_mode:
+        db.widen_columns(changes)
+        for _spec, info, width in changes:
+            info.max_length = width
+    return widened
 
 
 def _unknown_details(tallies):
@@ -912,8 +943,10 @@ def _column_result(spec, counts, order):
 # ---------------------------------------------------------------------------------------------
 
 
-def _run(db, specs, scan_job, write_job, batch_size, workers, check_mode, progress, check_tallies, scan_counts):
-    """Lock, scan, refuse bad data, then (unless check mode) write. Returns the column results."""
+def _run(db, specs, scan_job, write_job, batch_size, workers, check_mode, progress, check_tallies, scan_counts, widened=None):
+    """Lock, scan, refuse bad data, then (unless check mode) write. Returns the column results.
+    ``widened``: a list to widen too-narrow columns (before the write pass) and record them in;
+    None refuses them."""
     with db.lock():
         prepared = _prepare(db, specs)
         runner = _Runner({"scan": scan_job, "write": write_job}, workers)
@@ -921,8 +954,10 @@ def _run(db, specs, scan_job, write_job, batch_size, workers, check_mode, progre
             tallies = _pooled_scan(db, prepared, runner, batch_size)
             check_tallies(tallies)
             problems = _width_problems(tallies)
-            if problems:
+            if problems and widened is None:
                 raise ColumnTooNarrow(problems)
+            if problems:
+                widened.extend(widen_columns(db, tallies, check_mode))
             if check_mode:
                 return [scan_counts(tally) for tally in tallies]
             return [_column_result(spec, counts, write_job.result_fields)
@@ -932,8 +967,10 @@ def _run(db, specs, scan_job, write_job, batch_size, workers, check_mode, progre
 
 
 def rotate(db, specs, new_key, old_keys, on_unknown="fail", encrypt_plaintext=False, batch_size=DEFAULT_BATCH_SIZE, workers=None,
-           check_mode=False, progress=None):
+           check_mode=False, progress=None, widen=False):
     """Re-encrypt under ``new_key`` every token that opens with one of ``old_keys``.
+
+    ``widen``: widen columns too narrow for the new tokens (widen_columns()) instead of refusing.
 
     Keys are FernetKey objects or key text. ``progress(table, column, rows_done)`` is called after
     each committed batch. Raises UnknownTokens (on_unknown='fail'), ColumnTooNarrow, LockHeld,
@@ -969,24 +1006,28 @@ def rotate(db, specs, new_key, old_keys, on_unknown="fail", encrypt_plaintext=Fa
             "conflicts": 0}, ROTATE_COUNTS)
 
     started = time.time()
+    widened = [] if widen else None
     columns = _run(db, specs, scan_job, _RotateJob(new_codec, old_codecs, encrypt_plaintext), batch_size, workers,
-                   check_mode, progress, check_tallies, scan_counts)
+                   check_mode, progress, check_tallies, scan_counts, widened)
     totals = _totals(columns, ROTATE_COUNTS)
     if not check_mode and on_unknown == "fail" and totals["unknown"]:
         # Only a token whose HMAC matches an old key but whose body does not decrypt gets here.
         raise UnknownTokens([{"table": c["table"], "column": c["column"], "count": c["unknown"], "ids": c["unknown_ids"]}
                              for c in columns if c["unknown"]], written=True)
     return {
-        "changed": totals["rows_written"] > 0, "check_mode": bool(check_mode), "columns": columns, "totals": totals,
-        "new_key_fingerprint": new_key.fingerprint, "old_key_fingerprints": [k.fingerprint for k in old_keys],
+        "changed": totals["rows_written"] > 0 or bool(widened), "check_mode": bool(check_mode), "columns": columns,
+        "totals": totals, "widened": widened or [], "new_key_fingerprint": new_key.fingerprint,
+        "old_key_fingerprints": [k.fingerprint for k in old_keys],
         "workers": workers, "batch_size": batch_size, "elapsed_seconds": round(time.time() - started, 3),
     }
 
 
-def encrypt(db, specs, key, other_keys=(), batch_size=DEFAULT_BATCH_SIZE, workers=None, check_mode=False, progress=None):
+def encrypt(db, specs, key, other_keys=(), batch_size=DEFAULT_BATCH_SIZE, workers=None, check_mode=False, progress=None,
+            widen=False):
     """Encrypt every plaintext value under ``key``. Tokens under ``key`` are left alone; tokens
     under one of ``other_keys`` (counted as other_key) and token-shaped values no key opens
-    (unknown) are reported and never encrypted again. Empty and NULL stay as they are."""
+    (unknown) are reported and never encrypted again. Empty and NULL stay as they are.
+    ``widen``: widen columns too narrow for the new tokens (widen_columns()) instead of refusing."""
     _check_batch_size(batch_size)
     workers = _check_workers(workers)
     key = _as_key(key, "key")
@@ -1005,11 +1046,13 @@ def encrypt(db, specs, key, other_keys=(), batch_size=DEFAULT_BATCH_SIZE, worker
             "rows_written": tally.rows_to_write, "conflicts": 0}, ENCRYPT_COUNTS)
 
     started = time.time()
+    widened = [] if widen else None
     columns = _run(db, specs, scan_job, _EncryptJob(codec, other_codecs), batch_size, workers, check_mode, progress,
-                   lambda tallies: None, scan_counts)
+                   lambda tallies: None, scan_counts, widened)
     totals = _totals(columns, ENCRYPT_COUNTS)
     return {
-        "changed": totals["rows_written"] > 0, "check_mode": bool(check_mode), "columns": columns, "totals": totals,
+        "changed": totals["rows_written"] > 0 or bool(widened), "check_mode": bool(check_mode), "columns": columns,
+        "totals": totals, "widened": widened or [],
         "key_fingerprint": key.fingerprint, "other_key_fingerprints": [k.fingerprint for k in other_keys],
         "workers": workers, "batch_size": batch_size, "elapsed_seconds": round(time.time() - started, 3),
     }
@@ -1224,4 +1267,5 @@ def _purge_column(db, spec, info, keyring, codec, batch_size):
 
 
 __all__ = ["encrypt", "rotate", "audit", "purge_unreadable", "token_length", "default_workers", "EngineError",
-           "DatabaseError", "LockHeld", "UnknownTokens", "ColumnTooNarrow", "VerificationError", "InvalidArgument"]
+           "DatabaseError", "LockHeld", "UnknownTokens", "ColumnTooNarrow", "VerificationError", "InvalidArgument",
+           "widen_columns", "widened_width"]

@@ -40,6 +40,15 @@ options:
     description:
       - Processes that do the cryptography. Default is the number of CPUs this host gives the module.
     type: int
+  widen_columns:
+    description:
+      - On PostgreSQL, C(varchar) columns too narrow for the tokens they would receive are widened, after the scan and
+        before any token is written, in one transaction of their own. The new width is the longest token needed plus
+        64 characters, and at least 255. C(NOT NULL), defaults, unique constraints and indexes stay as they are.
+      - With V(false), such a column is refused with the C(ALTER TABLE) that widens it, and nothing is written.
+      - SQLite does not enforce widths, so there is never anything to widen.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - webops.encryption.connection
   - ansible.builtin.action_common_attributes
@@ -165,6 +174,14 @@ elapsed_seconds:
   description: Run time.
   returned: success
   type: float
+widened:
+  description:
+    - Columns widened for the tokens (O(widen_columns=true)); in check mode, the ones that would be. C(from) and C(to)
+      are widths in characters.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{table: core_two_factor_auth, column: secret, from: 32, to: 255}]
 too_narrow:
   description: When a column is too narrow, C(table), C(column), C(data_type), C(max_length), C(needed) and the C(fix) SQL.
   returned: failure
@@ -185,6 +202,7 @@ def main():
         key=dict(type="str", no_log=True),
         other_keys=dict(type="list", elements="str", no_log=True),
         workers=dict(type="int"),
+        widen_columns=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, required_one_of=CONNECTION_REQUIRED_ONE_OF, supports_check_mode=True)
     task = DatabaseTask(module)
@@ -193,7 +211,7 @@ def main():
     params = module.params
     result = task.run(lambda db, specs: engine.encrypt(
         db, specs, key, other_keys=other_keys, batch_size=params["batch_size"], workers=params["workers"],
-        check_mode=module.check_mode),
+        check_mode=module.check_mode, widen=params["widen_columns"]),
         key_fingerprint=key.fingerprint, other_key_fingerprints=[k.fingerprint for k in other_keys])
     module.exit_json(**result)
 

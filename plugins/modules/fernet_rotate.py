@@ -61,6 +61,15 @@ options:
       - Processes that do the cryptography. Default is the number of CPUs this host gives the module.
       - V(1) does everything in the module's own process.
     type: int
+  widen_columns:
+    description:
+      - On PostgreSQL, C(varchar) columns too narrow for the tokens they would receive are widened, after the scan and
+        before any token is written, in one transaction of their own. The new width is the longest token needed plus
+        64 characters, and at least 255. C(NOT NULL), defaults, unique constraints and indexes stay as they are.
+      - With V(false), such a column is refused with the C(ALTER TABLE) that widens it, and nothing is written.
+      - SQLite does not enforce widths, so there is never anything to widen.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - webops.encryption.connection
   - ansible.builtin.action_common_attributes
@@ -69,7 +78,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - Runs the scan, with the same checks and the same counts, and writes nothing.
+      - Runs the scan, with the same checks and the same counts, and writes nothing (RV(widened) lists what would be widened).
   diff_mode:
     support: none
   platform:
@@ -200,6 +209,14 @@ unknown:
   returned: failure
   type: list
   elements: dict
+widened:
+  description:
+    - Columns widened for the tokens (O(widen_columns=true)); in check mode, the ones that would be. C(from) and C(to)
+      are widths in characters.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{table: core_two_factor_auth, column: secret, from: 32, to: 255}]
 too_narrow:
   description: When a column is too narrow, C(table), C(column), C(data_type), C(max_length), C(needed) and the C(fix) SQL.
   returned: failure
@@ -222,6 +239,7 @@ def main():
         on_unknown=dict(type="str", default="fail", choices=["fail", "skip"]),
         encrypt_plaintext=dict(type="bool", default=False),
         workers=dict(type="int"),
+        widen_columns=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, required_one_of=CONNECTION_REQUIRED_ONE_OF, supports_check_mode=True)
     task = DatabaseTask(module)
@@ -233,7 +251,8 @@ def main():
     params = module.params
     result = task.run(lambda db, specs: engine.rotate(
         db, specs, new_key, old_keys, on_unknown=params["on_unknown"], encrypt_plaintext=params["encrypt_plaintext"],
-        batch_size=params["batch_size"], workers=params["workers"], check_mode=module.check_mode),
+        batch_size=params["batch_size"], workers=params["workers"], check_mode=module.check_mode,
+        widen=params["widen_columns"]),
         new_key_fingerprint=new_key.fingerprint, old_key_fingerprints=[k.fingerprint for k in old_keys])
     module.exit_json(**result)
 

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 import webops_db
+from custody_env import ROTATION_STEP_END, fault_environ
 from hardening_ansible import module_exists, run_playbook, write_vars
 from hardening_env import Environment
 from hardening_leaks import split_core_debug_echo
@@ -84,14 +85,14 @@ def test_playbooks_leak_nothing_verbose_debug_check_diff_and_failures(backend, r
                         files[path] = handle.read()
         return webops_db.raw_digest(env.db_url), files
 
-    def play(label, name, *args, expect_ok=True, traced=False):
+    def play(label, name, *args, expect_ok=True, traced=False, fault=None):
         check = "--check" in args
         before = state() if check else None
         started = time.monotonic()
         extra = {}
         if traced:
             extra = {"prefix": strace_prefix(str(tmp_path / "strace.log")), "umask": 0o000}
-        proc, log = env.playbook(name, *args, env=temp, **extra)
+        proc, log = env.playbook(name, *args, env=dict(temp, **(fault or {})), **extra)
         runs.append((label, proc, log))
         env.remember_keys()
         if (proc.returncode == 0) != expect_ok:
@@ -112,8 +113,8 @@ def test_playbooks_leak_nothing_verbose_debug_check_diff_and_failures(backend, r
     play("setup --diff", "setup_encryption.yml", "--diff")
     play("rotate --check --diff", "rotate_keys.yml", "--check", "--diff")
     if backend == "sqlite":
-        play("rotate failing after step 5", "rotate_keys.yml", "--diff", "-e", "webops_rotation_fail_after_step=5",
-             expect_ok=False)
+        play("rotate failing after step 5", "rotate_keys.yml", "--diff", expect_ok=False,
+             fault=fault_environ(ROTATION_STEP_END[5]))
         # The resumed rotation runs under strace with umask 000: every file created where keys live
         # (the .env directory, its backups, the vault, the logs) must never exist wider than 0600.
         play("rotate resumed --diff (umask 000, strace)", "rotate_keys.yml", "--diff", traced=True)

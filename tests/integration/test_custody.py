@@ -18,7 +18,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 import webops_db
-from custody_env import Site, assert_no_secret
+from custody_env import ROTATION_STEP_END, Site, assert_no_secret
 from ansible_collections.webops.encryption.plugins.module_utils.fernet import parse_key
 
 pytestmark = [pytest.mark.playbook, pytest.mark.slow]
@@ -76,9 +76,9 @@ def test_rotation_escrows_the_new_key_before_the_database_is_touched(site, sqlit
     plain_before = webops_db.digest(sqlite_url, [old])
 
     # A crash right after the escrow step: the key is saved, nothing else has changed.
-    run = site.playbook("rotate_keys.yml", ["dev"], extra={"env": "dev", "webops_rotation_fail_after_step": 3})
+    run = site.playbook("rotate_keys.yml", ["dev"], extra={"env": "dev"}, fault=(ROTATION_STEP_END[3], "fail"))
     assert run.returncode != 0, output_of(run)
-    assert "Fault injected after step 3" in run.stdout, output_of(run)
+    assert "Fault injected after task %r" % ROTATION_STEP_END[3] in run.stdout, output_of(run)
     with open(site.vault_file("dev"), "rb") as handle:
         assert handle.read().startswith(b"$ANSIBLE_VAULT;"), "the escrow is not vault-encrypted"
     assert stat.S_IMODE(os.stat(site.vault_file("dev")).st_mode) == 0o600

@@ -166,6 +166,52 @@ def test_narrow_columns_are_refused_with_the_fix(pg_url):
     assert webops_db.census(pg_url, [key])["core_webhook.secret"] == {0: 3}
 
 
+def _column_shape(url):
+    """Width, NOT NULL and the unique constraints and indexes of the two narrow token columns."""
+    with webops_db.Database(url) as database:
+        return dict((table, (
+            database.query("SELECT character_maximum_length, is_nullable FROM information_schema.columns "
+                           "WHERE table_name = ? AND column_name = 'secret'", (table,)),
+            sorted(database.query("SELECT indexdef FROM pg_indexes WHERE tablename = ?", (table,))),
+            sorted(database.query("SELECT conname, contype FROM pg_constraint WHERE conrelid = ?::regclass", (table,)))))
+            for table in ("core_two_factor_auth", "core_webhook"))
+
+
+def test_widen_columns_widens_in_check_mode_on_paper_then_for_real_and_keeps_constraints(pg_url):
+    _narrow_database(pg_url)
+    key = new_key()
+    shape, raw = _column_shape(pg_url), webops_db.raw_digest(pg_url)
+    expected = [{"table": "core_two_factor_auth", "column": "secret", "from": 32, "to": engine.widened_width(140)},
+                {"table": "core_webhook", "column": "secret", "from": 64, "to": engine.widened_width(184)}]
+
+    planned = run("encrypt", pg_url, key, check_mode=True, widen=True)
+    assert planned["widened"] == expected and planned["changed"]
+    assert _column_shape(pg_url) == shape and webops_db.raw_digest(pg_url) == raw, "check mode changed something"
+
+    done = run("encrypt", pg_url, key, widen=True)
+    assert done["widened"] == expected
+    assert by_column(done)["core_webhook.secret"]["newly_encrypted"] == 3
+    after = _column_shape(pg_url)
+    for table, (width, indexes, constraints) in after.items():
+        assert width[0][0] == engine.WIDEN_MINIMUM and width[0][1] == "NO", table
+        assert indexes == shape[table][1], table
+        assert constraints == shape[table][2], table
+    with webops_db.Database(pg_url) as database:
+        assert database.query("SELECT count(*) FROM pg_indexes WHERE indexname = 'core_webhook_secret_idx'")[0][0] == 1
+        # The unique constraint still bites.
+        with pytest.raises(Exception):
+            database.execute("UPDATE core_webhook SET secret = (SELECT secret FROM core_webhook WHERE id = 1) WHERE id = 2")
+    assert webops_db.census(pg_url, [key])["core_two_factor_auth.secret"] == {0: 3}
+
+    # Nothing left to widen or encrypt: a second run changes nothing, and a rotation fits too.
+    again = run("encrypt", pg_url, key, widen=True)
+    assert not again["changed"] and again["widened"] == []
+    new = new_key()
+    rotated = run("rotate", pg_url, new, [key], widen=True)
+    assert rotated["widened"] == [] and rotated["totals"]["rotated"] == 6
+    assert not run("rotate", pg_url, new, [key], widen=True)["changed"]
+
+
 def test_a_row_the_app_changes_mid_batch_is_left_for_the_next_run(db_url):
     old = seeded(db_url, users=15)
     new = new_key()

@@ -18,6 +18,7 @@ from cryptography.fernet import Fernet
 
 import webops_db
 from custody_env import assert_no_secret
+from custody_env import ROTATION_STEP_END
 from playbooks_site import ENV, OTHER_SETTINGS, Environment, fingerprint, step_of
 
 
@@ -93,10 +94,9 @@ def test_setup_check_mode_rotation_and_verify_across_hosts(tmp_path, sqlite_url)
     assert "%s -> %s" % (fingerprint(site.first_key), fingerprint(new_key)) in result.stdout
     history = site.vault_data()["webops_encryption_key_history"]
     assert [entry["key"] for entry in history] == [site.first_key]
+    # The .env backups held the retired key only while the rotation was unfinished.
     for host in site.hosts:
-        backup = site.env_file(ENV, host) + ".before-rotation-" + fingerprint(new_key).split(":")[1]
-        assert stat.S_IMODE(os.stat(backup).st_mode) == 0o600
-        assert open(backup, "rb").read() == env_before[host]
+        assert not os.path.exists(site.env_file(ENV, host) + ".before-rotation-" + fingerprint(new_key).split(":")[1])
 
     # verify_keys: one key everywhere, every value opens with it.
     result = site.run("verify_keys.yml")
@@ -116,11 +116,18 @@ def test_a_rerun_resumes_after_a_failure_at_every_step(tmp_path, sqlite_url):
     assert site.run("setup_encryption.yml").returncode == 0
     escrowed = None
     for step in range(1, 7):
-        result = site.run("rotate_keys.yml", webops_rotation_fail_after_step=step)
+        result = site.run("rotate_keys.yml", fault=(ROTATION_STEP_END[step], "fail"))
         assert result.returncode != 0
         assert step_of(result.stdout) == step, result.stdout[-4000:]
-        assert "Fault injected after step %d" % step in result.stdout
-        assert "resume with the same command" in result.stdout
+        assert "Fault injected after task %r" % ROTATION_STEP_END[step] in result.stdout
+        # The command the operator ran: this playbook path, the inventory, the vault options.
+        resume = result.stdout[result.stdout.index("resume with the same command: ansible-playbook "):][:2000]
+        assert os.path.join("playbooks", "rotate_keys.yml") in resume.split(" -i ")[0]
+        assert "-i %s" % os.path.join(site.inventories, ENV, "hosts.yml") in resume
+        assert "--vault-password-file %s" % site.password_file in resume
+        backup = site.env_file(ENV, host) + ".before-rotation-"
+        backups = [name for name in os.listdir(os.path.dirname(backup)) if ".before-rotation-" in name]
+        assert len(backups) == (1 if step >= 3 else 0), (step, backups)
         site.assert_nothing_lost()
         vault = site.vault_data()
         values = site.env_values(host)
@@ -142,6 +149,26 @@ def test_a_rerun_resumes_after_a_failure_at_every_step(tmp_path, sqlite_url):
     result = site.run("rotate_keys.yml")
     assert result.returncode == 0, result.stdout[-4000:]
     assert site.assert_rotated_to_current() == escrowed
+    assert not [name for name in os.listdir(os.path.dirname(site.env_file(ENV, host))) if ".before-rotation-" in name]
+
+
+def test_a_killed_controller_leaves_a_state_the_same_command_finishes(tmp_path, sqlite_url):
+    """ansible-playbook SIGKILLed right after the .env write (no rescue, no report), then re-run."""
+    site = Environment(tmp_path, sqlite_url, hosts=("panel1",))
+    assert site.run("setup_encryption.yml").returncode == 0
+    result = site.run("rotate_keys.yml", fault=(ROTATION_STEP_END[4], "kill"))
+    assert result.returncode == -9, result.stdout[-3000:]
+    assert "stopped in step" not in result.stdout
+    site.assert_nothing_lost()
+    escrowed = site.vault_data()["webops_encryption_key_next"]
+    # The kill lands after the first host's write: others may still hold only the old key.
+    states = [site.env_values(host) for host in site.hosts]
+    assert any(values.get("OLD_ENCRYPTION_KEY") == site.first_key for values in states)
+    assert all(values["ENCRYPTION_KEY"] == site.first_key and "OLD_ENCRYPTION_KEY" not in values
+               or values["ENCRYPTION_KEY"] == escrowed and values["OLD_ENCRYPTION_KEY"] == site.first_key for values in states)
+    result = site.run("rotate_keys.yml")
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert site.assert_rotated_to_current() == escrowed
 
 
 def test_rotation_on_postgresql_resumes_and_rotates_again(tmp_path, pg_url):
@@ -149,7 +176,7 @@ def test_rotation_on_postgresql_resumes_and_rotates_again(tmp_path, pg_url):
     assert site.run("setup_encryption.yml").returncode == 0
 
     # A crash after both keys are written, before any row moved: the re-run finishes the job.
-    result = site.run("rotate_keys.yml", webops_rotation_fail_after_step=4)
+    result = site.run("rotate_keys.yml", fault=(ROTATION_STEP_END[4], "fail"))
     assert result.returncode != 0 and step_of(result.stdout) == 4
     assert "OLD_ENCRYPTION_KEY=%s" % fingerprint(site.first_key) in result.stdout
     site.assert_nothing_lost()

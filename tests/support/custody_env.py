@@ -20,6 +20,23 @@ from ansible.parsing.vault import VaultLib, VaultSecret
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+FAULT_PLUGINS = os.path.join(REPO, "tests", "support", "callback_plugins")
+# The last task of each rotation step: a fault "after step N" is injected right after it completes.
+ROTATION_STEP_END = {
+    1: "Refuse what the database work would refuse, before anything changes",
+    2: "Require the new key to differ from the current key and from every other environment's",
+    3: "Back up the .env before the rotation changes it",
+    4: "Write ENCRYPTION_KEY (new) and OLD_ENCRYPTION_KEY (old) in one write",
+    5: "Verify no value is left under the old key (HMAC scan)",
+    6: "Find the .env backups that hold retired keys",
+}
+
+
+def fault_environ(after_task, mode="fail"):
+    """Environment that loads the test-only webops_fault callback: after ``after_task`` completes,
+    the next task fails (mode 'fail') or ansible-playbook SIGKILLs itself (mode 'kill')."""
+    return {"ANSIBLE_CALLBACK_PLUGINS": FAULT_PLUGINS, "ANSIBLE_CALLBACKS_ENABLED": "webops_fault",
+            "WEBOPS_FAULT_AFTER_TASK": after_task, "WEBOPS_FAULT_MODE": mode}
 
 
 class Site:
@@ -121,8 +138,9 @@ class Site:
             return yaml.safe_load(self.vault.decrypt(handle.read()))
 
     # -- runs -------------------------------------------------------------------------------
-    def playbook(self, name, envs, extra=None, check=False, vault=True, verbosity=0):
-        """Run a repository playbook against the given environments' inventories."""
+    def playbook(self, name, envs, extra=None, check=False, vault=True, verbosity=0, fault=None):
+        """Run a repository playbook against the given environments' inventories. ``fault``:
+        (task name, 'fail' or 'kill'), see fault_environ()."""
         path = name if os.path.isabs(name) else os.path.join(REPO, "playbooks", name)
         argv = [PLAYBOOK_BIN, path]
         for env in envs:
@@ -147,6 +165,8 @@ class Site:
             # One line per result, so messages are not folded.
             ANSIBLE_CALLBACK_RESULT_FORMAT="json",
         )
+        if fault:
+            environ.update(fault_environ(*fault))
         extra_vars = {"webops_audit_controller_log": self.controller_log}
         argv += ["-e", json.dumps(extra_vars)]
         return subprocess.run(argv, cwd=self.root, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

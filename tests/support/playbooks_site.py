@@ -34,7 +34,9 @@ OTHER_SETTINGS = (
 class Environment(Site):
     """One environment (``itest``): db1 runs the database work, panel1 and worker1 only hold a .env."""
 
-    def __init__(self, root, database_url, hosts=("panel1", "worker1"), users=12, unknown=0):
+    def __init__(self, root, database_url, hosts=("panel1", "worker1"), users=12, unknown=0, legacy_plaintext=2, narrow=False):
+        """``narrow``: the app's migration widths (varchar(32) 2FA and varchar(64) webhook secrets),
+        which only hold plaintext: give ``legacy_plaintext=users`` with it."""
         super(Environment, self).__init__(root)
         self.database_url = database_url
         self.hosts = self.add_env(ENV, extra_hosts=hosts)
@@ -45,8 +47,8 @@ class Environment(Site):
         with open(settings_path, "w") as handle:
             yaml.safe_dump(settings, handle)
         self.first_key = Fernet.generate_key().decode()
-        webops_db.create_schema(database_url)
-        webops_db.seed(database_url, self.first_key, users=users, legacy_plaintext=2, unknown=unknown)
+        webops_db.create_schema(database_url, narrow=narrow)
+        webops_db.seed(database_url, self.first_key, users=users, legacy_plaintext=legacy_plaintext, unknown=unknown)
         self.digest = webops_db.digest(database_url, [self.first_key], include_unknown=True)
         for host in self.hosts:
             path = self.env_file(ENV, host)
@@ -55,12 +57,13 @@ class Environment(Site):
             os.chmod(path, 0o600)
 
     # -- runs -----------------------------------------------------------------------------------
-    def run(self, playbook, check=False, env=ENV, **extra):
-        """ansible-playbook playbooks/<playbook> -e env=... with this environment's inventory."""
+    def run(self, playbook, check=False, env=ENV, fault=None, **extra):
+        """ansible-playbook playbooks/<playbook> -e env=... with this environment's inventory.
+        ``fault``: (task name, mode) for the test-only fault callback (custody_env.fault_environ)."""
         variables = dict(extra)
         if env is not None:
             variables["env"] = env
-        result = self.playbook(playbook, [ENV], extra=variables, check=check)
+        result = self.playbook(playbook, [ENV], extra=variables, check=check, fault=fault)
         assert_no_secret(result.stdout, self.all_keys())
         return result
 
