@@ -151,6 +151,48 @@ def config_fernet(secret_key):
     return Fernet(base64.urlsafe_b64encode(kdf.derive(secret_key.encode("utf-8"))))
 
 
+def config_value(secret_key, plaintext):
+    """A sensitive core_configuration value as the app stores it: the token base64-encoded again."""
+    return base64.b64encode(config_fernet(secret_key).encrypt(plaintext.encode("utf-8"))).decode("ascii")
+
+
+def config_rows(url):
+    """[(id, key, value, is_sensitive)] of core_configuration, in id order."""
+    with Database(url) as db:
+        return [(pk, name, value, bool(sensitive))
+                for pk, name, value, sensitive in db.query("SELECT id, key, value, is_sensitive FROM core_configuration ORDER BY id")]
+
+
+def open_config(url, secret_keys):
+    """{key: (index of the SECRET_KEY that opens it, plaintext)} for every sensitive value;
+    index is 'unknown' when none does."""
+    fernets = [config_fernet(k) for k in secret_keys]
+    opened = {}
+    for _pk, name, value, sensitive in config_rows(url):
+        if not sensitive:
+            continue
+        opened[name] = ("unknown", None)
+        for index, fernet in enumerate(fernets):
+            try:
+                opened[name] = (index, fernet.decrypt(base64.b64decode(value)).decode("utf-8"))
+                break
+            except (InvalidToken, ValueError):
+                continue
+    return opened
+
+
+def reseed_config(url, secret_key, extra=()):
+    """Put every sensitive configuration value under ``secret_key`` (same plaintexts) and add
+    ``extra`` rows [(id, key, value, is_sensitive)]."""
+    plain = {"smtp_password": "smtp-pass", "slack_webhook": "https://hooks.example/x"}
+    with Database(url) as db:
+        for name, text in plain.items():
+            db.execute("UPDATE core_configuration SET value = ? WHERE key = ?", (config_value(secret_key, text), name))
+        for row in extra:
+            db.execute("INSERT INTO core_configuration (id, key, value, is_sensitive) VALUES (?, ?, ?, ?)", row)
+        db.commit()
+
+
 def _rand(rng, alphabet, length):
     return "".join(rng.choice(alphabet) for _position in range(length))
 
