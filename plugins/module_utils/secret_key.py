@@ -33,9 +33,10 @@ MIN_LENGTH = 50
 # Django's own check wants at least 5 distinct characters.
 MIN_UNIQUE_CHARACTERS = 5
 GENERATED_LENGTH = 64
-# Letters, digits and punctuation that python-decouple and systemd's EnvironmentFile= both read
-# as they are: no quote, '#', '$', '\\', '%', space, '=' or backtick.
-GENERATION_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.,:;+@!*^~()[]{}"
+# Letters, digits and the punctuation a .env holds unquoted and that python-decouple and systemd's
+# EnvironmentFile= both read as it is (the dotenv module's safe set, without '%' and '='): never a
+# quote, '#', '$', '\\', '%', white space or backtick.
+GENERATION_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.,:+/@"
 UNSAFE_CHARACTERS = "'\"#$\\% `"
 # Values Django, the WebOps installer and sample files ship, which the app refuses.
 DEFAULT_LOOKING = ("django-insecure", "changeme", "change-me", "change_me", "change-this", "your-secret-key",

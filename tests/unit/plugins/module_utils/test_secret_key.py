@@ -13,6 +13,7 @@ import base64
 import pytest
 
 import webops_db
+from ansible_collections.webops.encryption.plugins.module_utils import dotenv
 from ansible_collections.webops.encryption.plugins.module_utils import fernet as fernet_utils
 from ansible_collections.webops.encryption.plugins.module_utils import secret_key
 
@@ -27,6 +28,7 @@ def test_a_generated_key_is_long_random_and_survives_decouple_and_systemd():
         assert secret_key.check(key) == key
         assert not set(key) & set("'\"#$\\% =`\t\n")
         assert all(33 <= ord(c) <= 126 for c in key)
+        assert dotenv.format_value(key) == key  # written unquoted
 
 
 @pytest.mark.parametrize("bad, reason", [
