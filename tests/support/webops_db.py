@@ -8,7 +8,7 @@ columns (from webops-facts.md) and decrypts with ``cryptography`` directly. Keys
 the command line only through environment variables, never argv.
 
     python webops_db.py create --url sqlite:////tmp/x.sqlite3 [--narrow]
-    WEBOPS_KEY=... python webops_db.py seed --url URL --key-env WEBOPS_KEY [--users 20]
+    WEBOPS_KEY=... python webops_db.py seed --url URL --key-env WEBOPS_KEY [--users 20] [--secret-key-env NAME]
     WEBOPS_KEY=... python webops_db.py digest --url URL --keys-env WEBOPS_KEY[,OTHER]
     WEBOPS_KEY=... python webops_db.py check --url URL --key-env WEBOPS_KEY
 """
@@ -380,6 +380,7 @@ def main(argv=None):
     seed_cmd.add_argument("--users", type=int, default=20)
     seed_cmd.add_argument("--legacy-plaintext", type=int, default=2)
     seed_cmd.add_argument("--unknown", type=int, default=0)
+    seed_cmd.add_argument("--secret-key-env", help="the SECRET_KEY the sensitive configuration values are under")
     digest_cmd = sub.add_parser("digest", help="print the digest of all plaintexts")
     digest_cmd.add_argument("--keys-env", required=True)
     check = sub.add_parser("check", help="exit 1 unless every token opens with the key")
@@ -390,8 +391,9 @@ def main(argv=None):
     if args.command == "create":
         create_schema(args.url, narrow=args.narrow)
     elif args.command == "seed":
+        extra = {"secret_key": _keys_from_env(args.secret_key_env)[0]} if args.secret_key_env else {}
         print(json.dumps(seed(args.url, _keys_from_env(args.key_env)[0], users=args.users,
-                              legacy_plaintext=args.legacy_plaintext, unknown=args.unknown)))
+                              legacy_plaintext=args.legacy_plaintext, unknown=args.unknown, **extra)))
     elif args.command == "digest":
         print(digest(args.url, _keys_from_env(args.keys_env)))
     elif args.command == "check":
