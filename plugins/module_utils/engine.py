@@ -9,7 +9,7 @@ benchmark call the same four functions:
     encrypt(db, specs, key, other_keys=(), batch_size=5000, workers=None, check_mode=False, progress=None)
     rotate(db, specs, new_key, old_keys, on_unknown='fail', encrypt_plaintext=False, batch_size=5000,
            workers=None, check_mode=False, progress=None)
-    audit(db, specs, keys, batch_size=5000)
+    audit(db, specs, keys, batch_size=5000, secret_keyring=None)
     purge_unreadable(db, specs, key, export_path, check_mode=False, batch_size=5000, other_keys=())
 
 How a writing run goes (encrypt, rotate, purge_unreadable):
