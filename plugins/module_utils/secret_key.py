@@ -80,8 +80,8 @@ def check(secret_key, name=SECRET_KEY_NAME):
         raise InvalidSecretKey("looks like a default or sample value; generate a random one", name)
     unsafe = sorted(set(c for c in secret_key if c in UNSAFE_CHARACTERS or not c.isprintable() or ord(c) > 126))
     if unsafe:
-        raise InvalidSecretKey("holds characters a .env or systemd's EnvironmentFile= would change (quotes, '#', '$', "
-                               "'\\\\', '%', backtick, white space or non-ASCII)", name)
+        raise InvalidSecretKey("holds characters a .env or systemd's EnvironmentFile= would change (quotes, hash, dollar, "
+                               "backslash, percent, backtick, white space or non-ASCII)", name)
     return secret_key
 
 
@@ -196,13 +196,13 @@ def secret_key_specs(specs):
 class UnreadableValues(engine.UnknownTokens):
     """Values that no given SECRET_KEY opens; ``details`` is a list of {table, column, count, ids}."""
 
-    def __init__(self, details):  # pylint: disable=super-init-not-called
-        self.details = details
+    def __init__(self, details):
+        super(UnreadableValues, self).__init__(details)
         where = "; ".join("%s.%s: %d (ids %s)" % (d["table"], d["column"], d["count"], ", ".join(str(i) for i in d["ids"]))
                           for d in details)
-        EngineError.__init__(
-            self, "nothing was written: values that no given SECRET_KEY opens were found: %s. Add the SECRET_KEY that made them "
-            "to old_secret_keys, or set on_unknown=skip to leave them as they are" % where)
+        # The engine's message speaks of old_keys; these values need a SECRET_KEY.
+        self.args = ("nothing was written: values that no given SECRET_KEY opens were found: %s. Add the SECRET_KEY that "
+                     "made them to old_secret_keys, or set on_unknown=skip to leave them as they are" % where,)
 
 
 def _plain_id(pk):

@@ -69,10 +69,11 @@ options:
     default: webops_encryption_key
   key_type:
     description:
-      - What O(prefix) names. V(fernet) for Fernet keys (C(ENCRYPTION_KEY)). V(secret_key) for Django C(SECRET_KEY) values
-        (for example with O(prefix=webops_secret_key)): a value set must pass the application's check (at least 50
-        characters, not default-looking, no character a C(.env) would change), and its fingerprint is the SHA-256 of
-        its text (16 hex digits).
+      - What O(prefix) names. V(fernet) for Fernet keys (C(ENCRYPTION_KEY)). V(secret_key) for Django C(SECRET_KEY) values,
+        for example with O(prefix=webops_secret_key).
+      - With V(secret_key), a value set under O(prefix)C(_next) must pass the application's check (at least 50
+        characters, not default-looking, no character a C(.env) would change), the current key is kept as it is,
+        and a fingerprint is the SHA-256 of the key's text (16 hex digits).
     type: str
     choices: [fernet, secret_key]
     default: fernet

@@ -21,7 +21,7 @@ GOOD = "k3Y9-q_Zr7.W1x,T8v:M2b+N5c@L4d!P6f*J0g^H(a)S[e]D{u}Qw~Ey" + "Ro12"
 
 
 def test_a_generated_key_is_long_random_and_survives_decouple_and_systemd():
-    keys = set(secret_key.generate() for _ in range(50))
+    keys = set(secret_key.generate() for _attempt in range(50))
     assert len(keys) == 50
     for key in keys:
         assert len(key) >= 50
