@@ -84,11 +84,14 @@ def load_settings(env_path):
         fernet = Fernet(key.encode("ascii"))
     except (ValueError, UnicodeError, binascii.Error):
         raise Refused("Invalid ENCRYPTION_KEY: must be 32 url-safe base64-encoded bytes")
-    secret_key = setting("SECRET_KEY")
-    if not secret_key:
-        raise Refused("SECRET_KEY not configured")
-    secret_fingerprint = "sha256:" + hashlib.sha256(secret_key.encode("utf-8")).hexdigest()[:16]
-    return (fernet, config_fernet(secret_key)), (fingerprint(key), secret_fingerprint), setting("DATABASE_URL")
+    # A missing SECRET_KEY is refused once the ENCRYPTION_KEY tokens are checked (check_database).
+    try:
+        secret_key = setting("SECRET_KEY")
+    except Refused:
+        secret_key = ""
+    secret_fingerprint = "sha256:" + hashlib.sha256(secret_key.encode("utf-8")).hexdigest()[:16] if secret_key else None
+    derived = config_fernet(secret_key) if secret_key else None
+    return (fernet, derived), (fingerprint(key), secret_fingerprint), setting("DATABASE_URL")
 
 
 def connect(url):
@@ -135,7 +138,22 @@ def check_database(fernets, url):
     bad = []
     conn = connect(url)
     try:
+        for location, value in stored_tokens(conn):
+            if value is None or value == "":
+                counts["empty"] += 1
+                continue
+            try:
+                fernet.decrypt(str(value).encode("utf-8"))
+                counts["decrypted"] += 1
+            except (InvalidToken, UnicodeError):
+                counts["failed"] += 1
+                bad.append(location)
+        if bad:
+            raise Refused("%d secret(s) do not decrypt with ENCRYPTION_KEY (%s%s)"
+                          % (len(bad), ", ".join(bad[:5]), ", ..." if len(bad) > 5 else ""))
         for location, value in stored_config(conn):
+            if config is None:
+                raise Refused("SECRET_KEY not configured")
             if value is None or value == "":
                 counts["empty"] += 1
                 continue
@@ -148,21 +166,8 @@ def check_database(fernets, url):
         if bad:
             raise Refused("%d configuration value(s) do not decrypt with the key derived from SECRET_KEY (%s%s)"
                           % (len(bad), ", ".join(bad[:5]), ", ..." if len(bad) > 5 else ""))
-        for location, value in stored_tokens(conn):
-            if value is None or value == "":
-                counts["empty"] += 1
-                continue
-            try:
-                fernet.decrypt(str(value).encode("utf-8"))
-                counts["decrypted"] += 1
-            except (InvalidToken, UnicodeError):
-                counts["failed"] += 1
-                bad.append(location)
     finally:
         conn.close()
-    if bad:
-        raise Refused("%d secret(s) do not decrypt with ENCRYPTION_KEY (%s%s)"
-                      % (len(bad), ", ".join(bad[:5]), ", ..." if len(bad) > 5 else ""))
     return counts
 
 
