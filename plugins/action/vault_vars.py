@@ -25,6 +25,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.webops.encryption.plugins.module_utils.dotenv import write_atomic
 from ansible_collections.webops.encryption.plugins.module_utils.fernet import parse_key
+from ansible_collections.webops.encryption.plugins.module_utils import secret_key as secret_key_utils
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
@@ -35,6 +36,8 @@ ARGUMENT_SPEC = dict(
     promote_reason=dict(type="str", default="routine"),
     expect_fingerprint=dict(type="str"),
     prefix=dict(type="str", default="webops_encryption_key"),
+    # fernet: the prefix names Fernet keys; secret_key: it names Django SECRET_KEYs (any text the app accepts).
+    key_type=dict(type="str", default="fernet", choices=["fernet", "secret_key"]),
     vault_id=dict(type="str"),
     create=dict(type="bool", default=True),
     unreadable=dict(type="str", default="fail", choices=["fail", "report"]),
@@ -126,17 +129,26 @@ def summary(data):
 class Custody:
     """The key-related view and edits of one vars mapping (pure Python)."""
 
-    def __init__(self, data, prefix):
+    def __init__(self, data, prefix, key_type="fernet"):
         self.data = data
         self.prefix = prefix
+        self.key_type = key_type
         self.current = prefix
         self.next = prefix + "_next"
         self.history = prefix + "_history"
 
+    def fingerprint(self, value):
+        """The fingerprint of a key of this prefix's type, or None when the value is not one."""
+        if self.key_type == "fernet":
+            return fingerprint_of(value)
+        return secret_key_utils.fingerprint(value) if isinstance(value, str) and value else None
+
     def report(self, now):
         keys = {}
-        for name in sorted(self.data):
-            fingerprint = fingerprint_of(self.data[name])
+        # Any Fernet key of the file is reported; SECRET_KEYs are only recognised by their names.
+        names = self.data if self.key_type == "fernet" else [n for n in (self.current, self.next) if n in self.data]
+        for name in sorted(names):
+            fingerprint = self.fingerprint(self.data[name])
             if not fingerprint:
                 continue
             created = self.data.get(name + "_created")
@@ -150,19 +162,23 @@ class Custody:
         for entry in self.data.get(self.history) or []:
             if isinstance(entry, dict):
                 history.append(dict(
-                    fingerprint=entry.get("fingerprint") or fingerprint_of(entry.get("key")),
+                    fingerprint=entry.get("fingerprint") or self.fingerprint(entry.get("key")),
                     created=text_or_none(entry.get("created")),
                     retired=text_or_none(entry.get("retired")),
                     reason=text_or_none(entry.get("reason")),
-                    has_key=fingerprint_of(entry.get("key")) is not None,
+                    has_key=self.fingerprint(entry.get("key")) is not None,
                 ))
         return keys, history
 
     def check_keys(self, values):
-        for name in (self.current, self.next):
+        # A SECRET_KEY is checked when it is made (_next); the one in use is escrowed as it is, to be replaced.
+        for name in (self.current, self.next) if self.key_type == "fernet" else (self.next,):
             if name in values:
                 try:
-                    parse_key(values[name], name=name)
+                    if self.key_type == "fernet":
+                        parse_key(values[name], name=name)
+                    else:
+                        secret_key_utils.check(values[name], name=name)
                 except ValueError as exc:
                     raise VaultVarsError("%s: %s; nothing was written" % (name, exc))
 
@@ -182,22 +198,22 @@ class Custody:
         """Make the next key current; the previous current key joins the history."""
         new_key = self.data.get(self.next)
         if new_key is None:
-            current = fingerprint_of(self.data.get(self.current))
+            current = self.fingerprint(self.data.get(self.current))
             if expect_fingerprint and current != expect_fingerprint:
                 raise VaultVarsError(
                     "there is no %s to promote and the current key is %s, not %s"
                     % (self.next, current or "missing", expect_fingerprint))
             return
-        new_fingerprint = fingerprint_of(new_key)
+        new_fingerprint = self.fingerprint(new_key)
         if new_fingerprint is None:
-            raise VaultVarsError("%s is not a valid Fernet key; fix the vault file by hand" % self.next)
+            raise VaultVarsError("%s is not a valid key; fix the vault file by hand" % self.next)
         if expect_fingerprint and new_fingerprint != expect_fingerprint:
             raise VaultVarsError(
                 "%s is %s, not the key in use %s; nothing was written" % (self.next, new_fingerprint, expect_fingerprint))
         old_key = self.data.get(self.current)
         if old_key is not None and old_key != new_key:
             history = list(self.data.get(self.history) or [])
-            old_fingerprint = fingerprint_of(old_key)
+            old_fingerprint = self.fingerprint(old_key)
             if not any(isinstance(e, dict) and e.get("key") == old_key for e in history):
                 history.append(dict(
                     fingerprint=old_fingerprint,
@@ -285,7 +301,7 @@ class ActionModule(ActionBase):
         if not exists:
             data = {}
         before = dict(data)
-        custody = Custody(dict(data), args["prefix"])
+        custody = Custody(dict(data), args["prefix"], args["key_type"])
         now = utc_now()
 
         values = native(args["set"])
@@ -314,7 +330,7 @@ class ActionModule(ActionBase):
             if written != after:
                 raise VaultVarsError("%s did not read back as written; check the disk and re-run" % path)
 
-        custody = Custody(after, args["prefix"])
+        custody = Custody(after, args["prefix"], args["key_type"])
         keys, history = custody.report(now)
         in_use = [dict(name=name, fingerprint=keys[name]["fingerprint"]) for name in (custody.current, custody.next) if name in keys]
         result = dict(

@@ -15,8 +15,8 @@ import re
 
 PROFILES = ("webops", "none")
 
-# Which key a column's tokens are under. Only ENCRYPTION_KEY columns are encrypted, rotated
-# and recovered; the others are reported by the audit and otherwise left alone.
+# Which key a column's tokens are under. ENCRYPTION_KEY columns are encrypted, rotated
+# and recovered; SECRET_KEY columns are rotated and audited only through module_utils/secret_key.py.
 KEYED_BY_ENCRYPTION_KEY = "ENCRYPTION_KEY"
 KEYED_BY_SECRET_KEY = "SECRET_KEY"
 
@@ -139,7 +139,7 @@ WEBOPS = (
     {"table": "databases", "column": "password"},
     {"table": "databases", "column": "api_key"},
     {"table": "automation_data_source_credentials", "column": "credentials", "json_keys": WEBOPS_JSON_KEYS},
-    # Keyed from SECRET_KEY (PBKDF2) and base64-encoded twice: reported, never rewritten.
+    # Keyed from SECRET_KEY (PBKDF2) and base64-encoded twice: rotated only with the SECRET_KEY options.
     {"table": "core_configuration", "column": "value", "where": "is_sensitive", "keyed_by": KEYED_BY_SECRET_KEY},
 )
 

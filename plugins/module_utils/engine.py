@@ -9,7 +9,7 @@ benchmark call the same four functions:
     encrypt(db, specs, key, other_keys=(), batch_size=5000, workers=None, check_mode=False, progress=None)
     rotate(db, specs, new_key, old_keys, on_unknown='fail', encrypt_plaintext=False, batch_size=5000,
            workers=None, check_mode=False, progress=None)
-    audit(db, specs, keys, batch_size=5000)
+    audit(db, specs, keys, batch_size=5000, secret_keyring=None)
     purge_unreadable(db, specs, key, export_path, check_mode=False, batch_size=5000, other_keys=())
 
 How a writing run goes (encrypt, rotate, purge_unreadable):
@@ -1061,18 +1061,25 @@ def encrypt(db, specs, key, other_keys=(), batch_size=DEFAULT_BATCH_SIZE, worker
 _CONFIG_TOKEN_PREFIX = "Z0FBQUFB"  # base64 of "gAAAAA": the SECRET_KEY-derived tokens of core_configuration
 
 
-def audit(db, specs, keys, batch_size=DEFAULT_BATCH_SIZE):
+def audit(db, specs, keys, batch_size=DEFAULT_BATCH_SIZE, secret_keyring=None):
     """Per column, how many values each named key opens (full decryption), plaintext, empty and
     unknown (with up to 20 row ids). ``keys``: {name: FernetKey or key text}. Read-only, no lock,
     so it can watch a rotation in progress. Columns keyed by SECRET_KEY are reported with their
-    SECRET_KEY-format tokens under ``unverified`` (this engine does not hold SECRET_KEY)."""
+    SECRET_KEY-format tokens under ``unverified`` (this engine does not hold SECRET_KEY), unless
+    ``secret_keyring`` (a secret_key.DerivedKeyring) is given: then their values are counted per
+    named SECRET_KEY under ``secret_keys``. With ``keys`` empty, only those columns are audited."""
     _check_batch_size(batch_size)
-    if not keys:
+    if not keys and secret_keyring is None:
         raise InvalidArgument("give at least one key to audit with (keys: {current: ..., old: ...})")
-    named = [(name, _as_key(value, name)) for name, value in sorted(keys.items())]
+    named = [(name, _as_key(value, name)) for name, value in sorted((keys or {}).items())]
     keyring = _keyring(named)
+    if not keys:
+        specs = [spec for spec in specs if not spec.uses_encryption_key]
     columns = []
     for spec in specs:
+        if secret_keyring is not None and not spec.uses_encryption_key:
+            columns.append(_audit_secret_key_column(db, spec, secret_keyring, batch_size))
+            continue
         info = db.column_info(spec)
         counts = dict.fromkeys(AUDIT_COUNTS, 0)
         by_key = dict.fromkeys((name for name, _key in named), 0)
@@ -1101,9 +1108,40 @@ def audit(db, specs, keys, batch_size=DEFAULT_BATCH_SIZE):
         result.update(keyed_by=spec.keyed_by, keys=by_key, unknown_ids=unknown_ids)
         columns.append(result)
     totals = _totals(columns, AUDIT_COUNTS)
-    totals["keys"] = dict((name, sum(c["keys"][name] for c in columns)) for name, _key in named)
-    return {"changed": False, "columns": columns, "totals": totals,
-            "fingerprints": dict((name, key.fingerprint) for name, key in named)}
+    totals["keys"] = dict((name, sum(c["keys"].get(name, 0) for c in columns)) for name, _key in named)
+    result = {"changed": False, "columns": columns, "totals": totals,
+              "fingerprints": dict((name, key.fingerprint) for name, key in named)}
+    if secret_keyring is not None:
+        totals["secret_keys"] = dict((name, sum(c.get("secret_keys", {}).get(name, 0) for c in columns))
+                                     for name in secret_keyring.fingerprints)
+        result["secret_key_fingerprints"] = dict(secret_keyring.fingerprints)
+    return result
+
+
+def _audit_secret_key_column(db, spec, secret_keyring, batch_size):
+    """audit() of one SECRET_KEY-keyed column: values per named SECRET_KEY (full decryption)."""
+    info = db.column_info(spec)
+    counts = dict.fromkeys(AUDIT_COUNTS, 0)
+    by_key = dict.fromkeys(secret_keyring.fingerprints, 0)
+    unknown_ids = []
+    for rows in db.iter_batches(spec, info, batch_size):
+        counts["rows"] += len(rows)
+        for pk, value in rows:
+            counts["total"] += 1
+            kind, name, _plaintext = secret_keyring.classify(value)
+            if kind == fernet_utils.KEY:
+                by_key[name] += 1
+            elif kind == fernet_utils.EMPTY:
+                counts["empty"] += 1
+            elif kind == fernet_utils.PLAINTEXT:
+                counts["plaintext"] += 1
+            else:
+                counts["unknown"] += 1
+                if len(unknown_ids) < MAX_IDS:
+                    unknown_ids.append(_plain_id(pk))
+    result = _column_result(spec, counts, AUDIT_COUNTS)
+    result.update(keyed_by=spec.keyed_by, keys={}, secret_keys=by_key, unknown_ids=unknown_ids)
+    return result
 
 
 # ---------------------------------------------------------------------------------------------

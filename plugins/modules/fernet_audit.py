@@ -16,8 +16,9 @@ description:
   - For every token column of the database (PostgreSQL or SQLite), counts the values each named key in O(keys) opens
     (by decrypting them), the plaintext values, the empty ones, and the values no key opens (with up to 20 row ids).
     A half-finished rotation, legacy plaintext and data nothing opens show at once.
-  - C(core_configuration.value) is keyed from the application's C(SECRET_KEY), not C(ENCRYPTION_KEY); its tokens are
-    counted as C(unverified) and its plaintext as C(plaintext).
+  - C(core_configuration.value) is keyed from the application's C(SECRET_KEY), not C(ENCRYPTION_KEY). Without
+    O(new_secret_key) its tokens are counted as C(unverified) and its plaintext as C(plaintext); with it, each value
+    is opened with the keys derived from O(new_secret_key) and O(old_secret_keys), and values none opens are C(unknown).
   - Reads only, takes no lock, so it can watch a rotation in progress.
 author:
   - webops.encryption contributors (@webops)
@@ -40,6 +41,24 @@ options:
     type: list
     elements: str
     default: []
+  new_secret_key:
+    description:
+      - The Django C(SECRET_KEY) in use (or being rotated to). With it, the sensitive C(core_configuration) values
+        (the columns keyed by C(SECRET_KEY)) are opened with the Fernet key the application derives from it and
+        counted under the name C(current) of RV(columns[].secret_keys), instead of being reported as C(unverified).
+      - When it is given and O(keys) is not, only the C(SECRET_KEY) columns are audited.
+    type: str
+  old_secret_keys:
+    description:
+      - Earlier C(SECRET_KEY) values; values they open are counted under C(old0), C(old1), ... in order.
+      - Only used with O(new_secret_key).
+    type: list
+    elements: str
+  fail_on_old_secret_keys:
+    description:
+      - Fail (after the full count, which is returned) when any value is still under one of O(old_secret_keys).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - webops.encryption.connection
   - ansible.builtin.action_common_attributes
@@ -117,8 +136,13 @@ columns:
       type: list
       elements: raw
     unverified:
-      description: C(SECRET_KEY) tokens, which this module cannot open.
+      description: C(SECRET_KEY) tokens, which this module opens only with O(new_secret_key).
       type: int
+    secret_keys:
+      description: For a C(SECRET_KEY) column audited with O(new_secret_key), how many values each SECRET_KEY opens
+        (C(current), C(old0), ...).
+      type: dict
+      returned: with O(new_secret_key)
   sample:
     - {table: core_webhook, column: secret, keyed_by: ENCRYPTION_KEY, rows: 3, total: 3, keys: {current: 2, old: 1},
        plaintext: 0, empty: 0, unknown: 0, unknown_ids: [], unverified: 0}
@@ -133,6 +157,10 @@ fingerprints:
   returned: always
   type: dict
   sample: {current: "sha256:5f2b0c1d9e8a7b6c", old: "sha256:0a1b2c3d4e5f6a7b"}
+secret_key_fingerprints:
+  description: The fingerprint of each SECRET_KEY (C(current), C(old0), ...), by name.
+  returned: with O(new_secret_key)
+  type: dict
 database:
   description: The database audited, as its URL with only the password replaced by C(***).
   returned: always
@@ -143,6 +171,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.webops.encryption.plugins.module_utils import engine
 from ansible_collections.webops.encryption.plugins.module_utils import fernet as fernet_utils
+from ansible_collections.webops.encryption.plugins.module_utils import secret_key as secret_key_utils
 from ansible_collections.webops.encryption.plugins.module_utils.connection import (
     CONNECTION_REQUIRED_ONE_OF, CURRENT_KEY_NAME, OLD_KEY_NAME, DatabaseTask, connection_argument_spec)
 
@@ -153,18 +182,31 @@ def main():
         keys=dict(type="dict", no_log=True),
         fail_on_unknown=dict(type="bool", default=False),
         fail_on_keys=dict(type="list", elements="str", default=[], no_log=False),
+        new_secret_key=dict(type="str", no_log=True),
+        old_secret_keys=dict(type="list", elements="str", no_log=True),
+        fail_on_old_secret_keys=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, required_one_of=CONNECTION_REQUIRED_ONE_OF, supports_check_mode=True)
     task = DatabaseTask(module)
     params = module.params
     keys = {}
+    secret_keyring = None
+    if params["new_secret_key"]:
+        named = [("current", params["new_secret_key"])]
+        named += [("old%d" % index, value) for index, value in enumerate(params["old_secret_keys"] or ()) if value]
+        try:
+            secret_keyring = secret_key_utils.DerivedKeyring(named)
+        except ValueError as exc:
+            module.fail_json(msg=str(exc))
+    elif params["old_secret_keys"] or params["fail_on_old_secret_keys"]:
+        module.fail_json(msg="old_secret_keys and fail_on_old_secret_keys need new_secret_key (the SECRET_KEY in use)")
     if params["keys"]:
         for name, value in params["keys"].items():
             try:
                 keys[name] = fernet_utils.parse_key(value, "keys.%s" % name)
             except ValueError as exc:
                 module.fail_json(msg=str(exc))
-    else:
+    elif secret_keyring is None:
         keys["current"] = task.key("keys", CURRENT_KEY_NAME)
         old = task.key("keys", OLD_KEY_NAME, required=False)
         if old is not None and old != keys["current"]:
@@ -173,8 +215,14 @@ def main():
     if missing:
         module.fail_json(msg="fail_on_keys names %s, which keys does not have (it has %s)"
                          % (", ".join(missing), ", ".join(sorted(keys))))
-    result = task.run(lambda db, specs: engine.audit(db, specs, keys, batch_size=params["batch_size"]))
+    result = task.run(lambda db, specs: engine.audit(
+        db, specs, keys, batch_size=params["batch_size"], secret_keyring=secret_keyring))
     problems = []
+    if params["fail_on_old_secret_keys"]:
+        for name, still in sorted(result["totals"]["secret_keys"].items()):
+            if name != "current" and still:
+                problems.append("%s configuration values are still under SECRET_KEY %s (%s)"
+                                % (still, name, result["secret_key_fingerprints"][name]))
     for name in params["fail_on_keys"]:
         still = result["totals"]["keys"][name]
         if still:

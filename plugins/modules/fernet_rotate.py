@@ -70,6 +70,24 @@ options:
       - SQLite does not enforce widths, so there is never anything to widen.
     type: bool
     default: false
+  new_secret_key:
+    description:
+      - A new Django C(SECRET_KEY). The sensitive C(core_configuration) values (the columns keyed by
+        C(SECRET_KEY)) are re-encrypted from the Fernet key derived from one of O(old_secret_keys) to the one
+        derived from it, in the application's format (PBKDF2-HMAC-SHA256 derivation, token base64-encoded again).
+      - It must pass the application's check (at least 50 characters, not a default-looking value) and hold no
+        character a C(.env) or systemd's C(EnvironmentFile=) would change (quotes, C(#), C($), C(\\), C(%), spaces).
+      - When it is given and neither O(new_key) nor O(old_keys) is, only the C(SECRET_KEY) columns are worked on
+        and the C(ENCRYPTION_KEY) columns are left untouched; give O(new_key) too to rotate both in one run.
+      - Without it, the C(SECRET_KEY) columns are never written.
+    type: str
+  old_secret_keys:
+    description:
+      - The C(SECRET_KEY) values the configuration values may be under now (the current one, and retired ones a
+        restored backup may use). When not given, C(SECRET_KEY) from O(env_file).
+      - Only used with O(new_secret_key).
+    type: list
+    elements: str
 extends_documentation_fragment:
   - webops.encryption.connection
   - ansible.builtin.action_common_attributes
@@ -179,12 +197,21 @@ totals:
            empty: 7, unknown: 0, rows_written: 112, conflicts: 0}
 new_key_fingerprint:
   description: Fingerprint of the new key.
-  returned: always
+  returned: when the ENCRYPTION_KEY columns were worked on
   type: str
   sample: sha256:5f2b0c1d9e8a7b6c
 old_key_fingerprints:
-  description: Fingerprints of the old keys, in order.
-  returned: always
+  description: Fingerprints of the old keys, in order (not returned when only O(new_secret_key) work was asked).
+  returned: when the ENCRYPTION_KEY columns were worked on
+  type: list
+  elements: str
+new_secret_key_fingerprint:
+  description: Fingerprint (SHA-256 of the text, 16 hex digits) of O(new_secret_key).
+  returned: when O(new_secret_key) is given
+  type: str
+old_secret_key_fingerprints:
+  description: Fingerprints of O(old_secret_keys), in order.
+  returned: when O(new_secret_key) is given
   type: list
   elements: str
 database:
@@ -227,8 +254,20 @@ too_narrow:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.webops.encryption.plugins.module_utils import engine
+from ansible_collections.webops.encryption.plugins.module_utils import secret_key as secret_key_utils
 from ansible_collections.webops.encryption.plugins.module_utils.connection import (
     CONNECTION_REQUIRED_ONE_OF, CURRENT_KEY_NAME, OLD_KEY_NAME, DatabaseTask, connection_argument_spec)
+
+
+def merge(first, second):
+    """One result for an ENCRYPTION_KEY and a SECRET_KEY rotation done in one run."""
+    merged = dict(first)
+    merged.update((name, value) for name, value in second.items() if name not in ("columns", "totals", "changed"))
+    merged["columns"] = first["columns"] + second["columns"]
+    merged["totals"] = dict((field, first["totals"].get(field, 0) + second["totals"].get(field, 0))
+                            for field in set(first["totals"]) | set(second["totals"]))
+    merged["changed"] = first["changed"] or second["changed"]
+    return merged
 
 
 def main():
@@ -240,21 +279,52 @@ def main():
         encrypt_plaintext=dict(type="bool", default=False),
         workers=dict(type="int"),
         widen_columns=dict(type="bool", default=False),
+        new_secret_key=dict(type="str", no_log=True),
+        old_secret_keys=dict(type="list", elements="str", no_log=True),
     )
     module = AnsibleModule(argument_spec=argument_spec, required_one_of=CONNECTION_REQUIRED_ONE_OF, supports_check_mode=True)
     task = DatabaseTask(module)
-    new_key = task.key("new_key", CURRENT_KEY_NAME)
-    old_keys = task.keys("old_keys", OLD_KEY_NAME)
-    if not old_keys:
-        module.fail_json(msg="%s not configured: give old_keys or set %s in env_file (the key the data is under now)"
-                         % (OLD_KEY_NAME, OLD_KEY_NAME))
     params = module.params
-    result = task.run(lambda db, specs: engine.rotate(
-        db, specs, new_key, old_keys, on_unknown=params["on_unknown"], encrypt_plaintext=params["encrypt_plaintext"],
-        batch_size=params["batch_size"], workers=params["workers"], check_mode=module.check_mode,
-        widen=params["widen_columns"]),
-        new_key_fingerprint=new_key.fingerprint, old_key_fingerprints=[k.fingerprint for k in old_keys])
-    module.exit_json(**result)
+    secret_work = bool(params["new_secret_key"])
+    encryption_work = not secret_work or bool(params["new_key"] or params["old_keys"])
+    if params["old_secret_keys"] and not secret_work:
+        module.fail_json(msg="old_secret_keys is given without new_secret_key: give the new SECRET_KEY too")
+    extra = {}
+    new_key = old_keys = old_secret_keys = None
+    if encryption_work:
+        new_key = task.key("new_key", CURRENT_KEY_NAME)
+        old_keys = task.keys("old_keys", OLD_KEY_NAME)
+        if not old_keys:
+            module.fail_json(msg="%s not configured: give old_keys or set %s in env_file (the key the data is under now)"
+                             % (OLD_KEY_NAME, OLD_KEY_NAME))
+        extra.update(new_key_fingerprint=new_key.fingerprint, old_key_fingerprints=[k.fingerprint for k in old_keys])
+    if secret_work:
+        try:
+            secret_key_utils.check(params["new_secret_key"], "new_secret_key")
+        except ValueError as exc:
+            module.fail_json(msg=str(exc))
+        old_secret_keys = params["old_secret_keys"] or [task.env_value(secret_key_utils.SECRET_KEY_NAME)]
+        if not all(old_secret_keys):
+            module.fail_json(msg="SECRET_KEY not configured: give old_secret_keys or env_file whose SECRET_KEY is set "
+                                 "(the SECRET_KEY the configuration values are under now)")
+        extra.update(new_secret_key_fingerprint=secret_key_utils.fingerprint(params["new_secret_key"]),
+                     old_secret_key_fingerprints=[secret_key_utils.fingerprint(k) for k in old_secret_keys])
+
+    def operation(db, specs):
+        result = None
+        if encryption_work:
+            result = engine.rotate(
+                db, specs, new_key, old_keys, on_unknown=params["on_unknown"], encrypt_plaintext=params["encrypt_plaintext"],
+                batch_size=params["batch_size"], workers=params["workers"], check_mode=module.check_mode,
+                widen=params["widen_columns"])
+        if secret_work:
+            derived = secret_key_utils.rotate(
+                db, specs, params["new_secret_key"], old_secret_keys, on_unknown=params["on_unknown"],
+                batch_size=params["batch_size"], check_mode=module.check_mode)
+            result = derived if result is None else merge(result, derived)
+        return result
+
+    module.exit_json(**task.run(operation, **extra))
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ options:
   set:
     description:
       - Variables to set (name to value).
-      - Values set under O(prefix) and O(prefix)C(_next) must be valid Fernet keys; an invalid one fails with nothing written.
+      - Values set under O(prefix) and O(prefix)C(_next) must be valid keys of O(key_type); an invalid one fails with
+        nothing written.
     type: dict
     default: {}
   remove:
@@ -66,6 +67,16 @@ options:
     description: Name of the current key variable; C(_created), C(_next), C(_next_created) and C(_history) are derived from it.
     type: str
     default: webops_encryption_key
+  key_type:
+    description:
+      - What O(prefix) names. V(fernet) for Fernet keys (C(ENCRYPTION_KEY)). V(secret_key) for Django C(SECRET_KEY) values,
+        for example with O(prefix=webops_secret_key).
+      - With V(secret_key), a value set under O(prefix)C(_next) must pass the application's check (at least 50
+        characters, not default-looking, no character a C(.env) would change), the current key is kept as it is,
+        and a fingerprint is the SHA-256 of the key's text (16 hex digits).
+    type: str
+    choices: [fernet, secret_key]
+    default: fernet
   vault_id:
     description: Vault ID label used to encrypt a file that does not exist yet. Default is the first loaded secret.
     type: str

@@ -107,3 +107,26 @@ def test_audit_entries_with_fingerprints_and_counts_pass():
     entry = {"operation": "rotate", "fingerprints": {"old": parse_key(new_key()).fingerprint},
              "counts": {"totals": {"rotated": 12, "unknown": 0}}, "reason": "employee_departure", "user": "alice"}
     assert key_material_at(entry) is None
+
+
+def test_secret_keys_escrow_and_promote_with_their_own_fingerprints():
+    from ansible_collections.webops.encryption.plugins.module_utils import secret_key
+
+    old, new = "django-insecure-kept as is", secret_key.generate()
+    escrow = Custody({"webops_secret_key": old, "webops_encryption_key": new_key()}, "webops_secret_key", "secret_key")
+    # The key in use is escrowed as it is (it is about to be replaced); a new one must be acceptable.
+    escrow.check_keys({"webops_secret_key": old})
+    with pytest.raises(VaultVarsError, match="webops_secret_key_next: Invalid") as error:
+        escrow.check_keys({"webops_secret_key_next": "django-insecure-" + "x" * 40})
+    assert "x" * 40 not in str(error.value)
+    escrow.apply_set({"webops_secret_key_next": new}, overwrite=False)
+    with pytest.raises(VaultVarsError, match="already holds"):
+        escrow.apply_set({"webops_secret_key_next": secret_key.generate()}, overwrite=False)
+    escrow.promote("compromise", secret_key.fingerprint(new), NOW)
+    assert escrow.data["webops_secret_key"] == new and "webops_secret_key_next" not in escrow.data
+    assert escrow.data["webops_secret_key_history"][0]["fingerprint"] == secret_key.fingerprint(old)
+    keys, history = escrow.report(NOW)
+    assert list(keys) == ["webops_secret_key"]  # only the SECRET_KEY names, not the Fernet key beside them
+    assert keys["webops_secret_key"]["fingerprint"] == secret_key.fingerprint(new)
+    assert history[0]["has_key"] and history[0]["reason"] == "compromise"
+    assert new not in summary(escrow.data) and old not in summary(escrow.data)

@@ -8,7 +8,7 @@ columns (from the WebOps migrations) and decrypts with ``cryptography`` directly
 the command line only through environment variables, never argv.
 
     python webops_db.py create --url sqlite:////tmp/x.sqlite3 [--narrow]
-    WEBOPS_KEY=... python webops_db.py seed --url URL --key-env WEBOPS_KEY [--users 20]
+    WEBOPS_KEY=... python webops_db.py seed --url URL --key-env WEBOPS_KEY [--users 20] [--secret-key-env NAME]
     WEBOPS_KEY=... python webops_db.py digest --url URL --keys-env WEBOPS_KEY[,OTHER]
     WEBOPS_KEY=... python webops_db.py check --url URL --key-env WEBOPS_KEY
 """
@@ -149,6 +149,48 @@ def config_fernet(secret_key):
     """The app's SECRET_KEY-derived key for core_configuration (as WebOps derives it)."""
     kdf = PBKDF2HMAC(algorithm=hashes.SHA256(), length=32, salt=b"webops-config", iterations=100000)
     return Fernet(base64.urlsafe_b64encode(kdf.derive(secret_key.encode("utf-8"))))
+
+
+def config_value(secret_key, plaintext):
+    """A sensitive core_configuration value as the app stores it: the token base64-encoded again."""
+    return base64.b64encode(config_fernet(secret_key).encrypt(plaintext.encode("utf-8"))).decode("ascii")
+
+
+def config_rows(url):
+    """[(id, key, value, is_sensitive)] of core_configuration, in id order."""
+    with Database(url) as db:
+        return [(pk, name, value, bool(sensitive))
+                for pk, name, value, sensitive in db.query("SELECT id, key, value, is_sensitive FROM core_configuration ORDER BY id")]
+
+
+def open_config(url, secret_keys):
+    """{key: (index of the SECRET_KEY that opens it, plaintext)} for every sensitive value;
+    index is 'unknown' when none does."""
+    fernets = [config_fernet(k) for k in secret_keys]
+    opened = {}
+    for _pk, name, value, sensitive in config_rows(url):
+        if not sensitive:
+            continue
+        opened[name] = ("unknown", None)
+        for index, fernet in enumerate(fernets):
+            try:
+                opened[name] = (index, fernet.decrypt(base64.b64decode(value)).decode("utf-8"))
+                break
+            except (InvalidToken, ValueError):
+                continue
+    return opened
+
+
+def reseed_config(url, secret_key, extra=()):
+    """Put every sensitive configuration value under ``secret_key`` (same plaintexts) and add
+    ``extra`` rows [(id, key, value, is_sensitive)]."""
+    plain = {"smtp_password": "smtp-pass", "slack_webhook": "https://hooks.example/x"}
+    with Database(url) as db:
+        for name, text in plain.items():
+            db.execute("UPDATE core_configuration SET value = ? WHERE key = ?", (config_value(secret_key, text), name))
+        for row in extra:
+            db.execute("INSERT INTO core_configuration (id, key, value, is_sensitive) VALUES (?, ?, ?, ?)", row)
+        db.commit()
 
 
 def _rand(rng, alphabet, length):
@@ -338,6 +380,7 @@ def main(argv=None):
     seed_cmd.add_argument("--users", type=int, default=20)
     seed_cmd.add_argument("--legacy-plaintext", type=int, default=2)
     seed_cmd.add_argument("--unknown", type=int, default=0)
+    seed_cmd.add_argument("--secret-key-env", help="the SECRET_KEY the sensitive configuration values are under")
     digest_cmd = sub.add_parser("digest", help="print the digest of all plaintexts")
     digest_cmd.add_argument("--keys-env", required=True)
     check = sub.add_parser("check", help="exit 1 unless every token opens with the key")
@@ -348,8 +391,9 @@ def main(argv=None):
     if args.command == "create":
         create_schema(args.url, narrow=args.narrow)
     elif args.command == "seed":
+        extra = {"secret_key": _keys_from_env(args.secret_key_env)[0]} if args.secret_key_env else {}
         print(json.dumps(seed(args.url, _keys_from_env(args.key_env)[0], users=args.users,
-                              legacy_plaintext=args.legacy_plaintext, unknown=args.unknown)))
+                              legacy_plaintext=args.legacy_plaintext, unknown=args.unknown, **extra)))
     elif args.command == "digest":
         print(digest(args.url, _keys_from_env(args.keys_env)))
     elif args.command == "check":

@@ -1,8 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Two runs of rotate_keys.yml, judged from the host, the vault file and the database."""
+"""Two runs of rotate_keys.yml (the second with -e reason=compromise), judged from the host, the
+vault file and the database."""
 
+import hashlib
 import os
 import sys
 
@@ -59,8 +61,11 @@ def test_each_unit_restarted_by_each_run_and_active(host):
         assert props["ActiveEnterTimestampMonotonic"] > before[service + ".service"] > 0
         events = mc.events(host, service)
         started = [e["fingerprint"] for e in events if e["event"] == "started"]
-        # Prepare started it under the initial key, each run restarted it under its new key.
-        assert started == [initial.fingerprint, middle.fingerprint, newest.fingerprint]
+        # Prepare started it under the initial key, each run restarted it under its new key (the
+        # compromise run twice: once for ENCRYPTION_KEY, once for SECRET_KEY).
+        assert started == [initial.fingerprint, middle.fingerprint, newest.fingerprint, newest.fingerprint]
+        secret_keys = [e["secret_key_fingerprint"] for e in events if e["event"] == "started"]
+        assert len(set(secret_keys[:3])) == 1 and secret_keys[3] != secret_keys[0]
         # It never ran while rows moved to a key it did not hold (offline rotation).
         assert [e for e in events if e["event"] in ("failed", "refused")] == []
 
@@ -70,3 +75,29 @@ def test_no_env_backup_holds_a_retired_key_after_the_rotations(host):
     host = mc.node(host)
     backups = host.check_output("ls -1A /opt/webops/ | grep '^.env.before-rotation-' || true").split()
     assert backups == []
+
+
+def _secret_fingerprint(secret_key):
+    return "sha256:" + hashlib.sha256(secret_key.encode("utf-8")).hexdigest()[:16]
+
+
+def test_the_compromise_run_replaced_the_secret_key_and_its_configuration_values(host):
+    host = mc.node(host)
+    first = mc.state_file("secret-key").strip()
+    vault = mc.vault_vars()
+    new = vault["webops_secret_key"]
+    assert "webops_secret_key_next" not in vault
+    assert new != first and len(new) >= 50
+    assert [(entry["key"], entry["reason"]) for entry in vault["webops_secret_key_history"]] == [(first, "compromise")]
+    assert mc.env_values(host)["SECRET_KEY"] == new
+    url = mc.database_url(host)
+    opened = mc.webops_db.open_config(url, [new])
+    assert opened and all(index == 0 for index, _text in opened.values()), sorted(opened)
+    assert all(index == "unknown" for index, _text in mc.webops_db.open_config(url, [first]).values())
+    # No copy of the .env on the host keeps the retired SECRET_KEY.
+    for name in host.check_output("ls -1A /opt/webops/").split():
+        path = "/opt/webops/" + name
+        if host.file(path).is_file:
+            assert mc.parse_env(host.file(path).content_string).get("SECRET_KEY") in (None, new), name
+    events = [e for e in mc.events(host) if e["event"] == "started"]
+    assert events[-1]["secret_key_fingerprint"] == _secret_fingerprint(new)

@@ -6,7 +6,10 @@
 It does what the control panel and the Celery worker do with secrets, and nothing else:
 read ENCRYPTION_KEY and DATABASE_URL through python-decouple (a real environment variable
 beats the .env in the working directory), build Fernet(ENCRYPTION_KEY) -- no MultiFernet,
-no OLD_ENCRYPTION_KEY, like the real app -- and decrypt every token of the WebOps schema.
+no OLD_ENCRYPTION_KEY, like the real app -- and decrypt every token of the WebOps schema. It
+also reads SECRET_KEY, derives the configuration key from it as the app does (PBKDF2-HMAC-SHA256,
+salt webops-config, 100,000 rounds) and opens every sensitive core_configuration value (a
+token base64-encoded a second time), so a SECRET_KEY change that leaves them behind fails too.
 If any token does not open (or a secret is still plaintext), it exits non-zero, so the unit
 fails visibly. Otherwise it stays running and re-reads the database every few seconds; a
 token it can no longer open (rows re-encrypted under another key while it ran) makes it
@@ -29,8 +32,8 @@ import time
 from cryptography.fernet import Fernet, InvalidToken
 from decouple import Config, RepositoryEnv, UndefinedValueError
 
-# Same columns as the WebOps schema (its migrations). core_configuration is keyed from
-# SECRET_KEY, not ENCRYPTION_KEY, so the app never opens it with this key.
+# Same columns as the WebOps schema. core_configuration is keyed from SECRET_KEY, not
+# ENCRYPTION_KEY: it is opened with the key derived from SECRET_KEY (config_fernet).
 TEXT_COLUMNS = (
     ("core_two_factor_auth", "secret"),
     ("core_webhook", "secret"),
@@ -56,6 +59,11 @@ def fingerprint(key_text):
     return "sha256:" + hashlib.sha256(raw).hexdigest()[:16]
 
 
+def config_fernet(secret_key):
+    raw = hashlib.pbkdf2_hmac("sha256", secret_key.encode("utf-8"), b"webops-config", 100000, 32)
+    return Fernet(base64.urlsafe_b64encode(raw))
+
+
 def load_settings(env_path):
     config = Config(RepositoryEnv(env_path)) if os.path.exists(env_path) else None
 
@@ -76,7 +84,14 @@ def load_settings(env_path):
         fernet = Fernet(key.encode("ascii"))
     except (ValueError, UnicodeError, binascii.Error):
         raise Refused("Invalid ENCRYPTION_KEY: must be 32 url-safe base64-encoded bytes")
-    return fernet, fingerprint(key), setting("DATABASE_URL")
+    # A missing SECRET_KEY is refused once the ENCRYPTION_KEY tokens are checked (check_database).
+    try:
+        secret_key = setting("SECRET_KEY")
+    except Refused:
+        secret_key = ""
+    secret_fingerprint = "sha256:" + hashlib.sha256(secret_key.encode("utf-8")).hexdigest()[:16] if secret_key else None
+    derived = config_fernet(secret_key) if secret_key else None
+    return (fernet, derived), (fingerprint(key), secret_fingerprint), setting("DATABASE_URL")
 
 
 def connect(url):
@@ -107,9 +122,19 @@ def stored_tokens(conn):
     conn.rollback()
 
 
-def check_database(fernet, url):
+def stored_config(conn):
+    """Yield (location, stored value) for every sensitive configuration value (SECRET_KEY-keyed)."""
+    cur = conn.cursor()
+    cur.execute("SELECT id, value FROM core_configuration WHERE is_sensitive ORDER BY id")
+    for pk, value in cur.fetchall():
+        yield "core_configuration.value id=%s" % pk, value
+    conn.rollback()
+
+
+def check_database(fernets, url):
     """Decrypt every secret; return counts, or raise Refused naming (at most 5) bad locations."""
-    counts = {"decrypted": 0, "empty": 0, "failed": 0}
+    fernet, config = fernets
+    counts = {"decrypted": 0, "empty": 0, "failed": 0, "config_decrypted": 0}
     bad = []
     conn = connect(url)
     try:
@@ -123,11 +148,26 @@ def check_database(fernet, url):
             except (InvalidToken, UnicodeError):
                 counts["failed"] += 1
                 bad.append(location)
+        if bad:
+            raise Refused("%d secret(s) do not decrypt with ENCRYPTION_KEY (%s%s)"
+                          % (len(bad), ", ".join(bad[:5]), ", ..." if len(bad) > 5 else ""))
+        for location, value in stored_config(conn):
+            if config is None:
+                raise Refused("SECRET_KEY not configured")
+            if value is None or value == "":
+                counts["empty"] += 1
+                continue
+            try:
+                config.decrypt(base64.b64decode(str(value).encode("ascii"), validate=True))
+                counts["config_decrypted"] += 1
+            except (InvalidToken, UnicodeError, binascii.Error, ValueError):
+                counts["failed"] += 1
+                bad.append(location)
+        if bad:
+            raise Refused("%d configuration value(s) do not decrypt with the key derived from SECRET_KEY (%s%s)"
+                          % (len(bad), ", ".join(bad[:5]), ", ..." if len(bad) > 5 else ""))
     finally:
         conn.close()
-    if bad:
-        raise Refused("%d secret(s) do not decrypt with ENCRYPTION_KEY (%s%s)"
-                      % (len(bad), ", ".join(bad[:5]), ", ..." if len(bad) > 5 else ""))
     return counts
 
 
@@ -164,7 +204,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, stop)
 
     try:
-        fernet, key_fingerprint, url = load_settings(args.env_file)
+        fernet, (key_fingerprint, secret_key_fingerprint), url = load_settings(args.env_file)
         counts = check_database(fernet, url)
     except Refused as exc:
         events.write("refused", reason=str(exc))
@@ -172,7 +212,7 @@ def main(argv=None):
     except Exception as exc:  # database down, schema missing, ...: the app would not start either
         events.write("refused", reason="%s: %s" % (type(exc).__name__, str(exc).splitlines()[0] if str(exc) else ""))
         return 1
-    events.write("started", fingerprint=key_fingerprint, counts=counts)
+    events.write("started", fingerprint=key_fingerprint, secret_key_fingerprint=secret_key_fingerprint, counts=counts)
 
     while True:
         time.sleep(args.recheck_seconds)

@@ -1,0 +1,310 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, webops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The SECRET_KEY family: the Django SECRET_KEY, the Fernet key WebOps derives from it for its
+sensitive configuration values, and the rotation and audit of the columns keyed by it.
+
+WebOps derives that key with PBKDF2-HMAC-SHA256 (salt ``webops-config``, 100,000 rounds) and
+stores each token base64-encoded a second time (so values start ``Z0FBQUFB``). Those columns are
+few rows, so they are handled here row by row with cryptography's Fernet, outside the engine's
+pipeline, under the same run lock and with the same guarded, batched writes.
+
+Nothing returned or raised here holds a SECRET_KEY, a derived key, a token or a plaintext.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import binascii
+import hashlib
+import secrets
+import time
+
+from ansible_collections.webops.encryption.plugins.module_utils import engine
+from ansible_collections.webops.encryption.plugins.module_utils import fernet as fernet_utils
+from ansible_collections.webops.encryption.plugins.module_utils.db import EngineError
+
+SECRET_KEY_NAME = "SECRET_KEY"
+DERIVATION_SALT = b"webops-config"
+DERIVATION_ROUNDS = 100000
+MIN_LENGTH = 50
+# Django's own check wants at least 5 distinct characters.
+MIN_UNIQUE_CHARACTERS = 5
+GENERATED_LENGTH = 64
+# Letters, digits and the punctuation a .env holds unquoted and that python-decouple and systemd's
+# EnvironmentFile= both read as it is (the dotenv module's safe set, without '%' and '='): never a
+# quote, '#', '$', '\\', '%', white space or backtick.
+GENERATION_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.,:+/@"
+UNSAFE_CHARACTERS = "'\"#$\\% `"
+# Values Django, the WebOps installer and sample files ship, which the app refuses.
+DEFAULT_LOOKING = ("django-insecure", "changeme", "change-me", "change_me", "change-this", "your-secret-key",
+                   "secret-key-here", "insecure", "replace-me", "example")
+WRAPPED_PREFIX = "Z0FBQUFB"  # base64 of "gAAAAA"
+# The counts of each result's columns[] entries (the engine's rotate counts, same order).
+ROTATE_COUNTS = ("rows", "total", "already_current", "rotated", "plaintext", "encrypted_plaintext", "empty", "unknown",
+                 "rows_written", "conflicts")
+MAX_IDS = 20
+
+
+class InvalidSecretKey(ValueError):
+    """A SECRET_KEY the application would refuse. The message never holds the key."""
+
+    def __init__(self, reason, name=SECRET_KEY_NAME):
+        self.reason = reason
+        super(InvalidSecretKey, self).__init__("Invalid %s: %s" % (name, reason))
+
+
+def fingerprint(secret_key):
+    """Short, printable SHA-256 fingerprint of a SECRET_KEY (its UTF-8 text)."""
+    return "sha256:" + hashlib.sha256(secret_key.encode("utf-8")).hexdigest()[:16]
+
+
+def check(secret_key, name=SECRET_KEY_NAME):
+    """Validate a SECRET_KEY as the application does (and as a new one must be written to a .env).
+
+    Returns the key; raises InvalidSecretKey with a reason that names no character of it."""
+    if secret_key is None or not str(secret_key).strip():
+        raise InvalidSecretKey("not configured", name)
+    if not isinstance(secret_key, str):
+        raise InvalidSecretKey("not text", name)
+    if secret_key != secret_key.strip():
+        raise InvalidSecretKey("has leading or trailing white space", name)
+    if len(secret_key) < MIN_LENGTH:
+        raise InvalidSecretKey("%d characters; the application wants at least %d" % (len(secret_key), MIN_LENGTH), name)
+    if len(set(secret_key)) < MIN_UNIQUE_CHARACTERS:
+        raise InvalidSecretKey("fewer than %d distinct characters" % MIN_UNIQUE_CHARACTERS, name)
+    lowered = secret_key.lower()
+    if any(marker in lowered for marker in DEFAULT_LOOKING):
+        raise InvalidSecretKey("looks like a default or sample value; generate a random one", name)
+    unsafe = sorted(set(c for c in secret_key if c in UNSAFE_CHARACTERS or not c.isprintable() or ord(c) > 126))
+    if unsafe:
+        raise InvalidSecretKey("holds characters a .env or systemd's EnvironmentFile= would change (quotes, hash, dollar, "
+                               "backslash, percent, backtick, white space or non-ASCII)", name)
+    return secret_key
+
+
+def info(secret_key, name=SECRET_KEY_NAME):
+    """A dict describing a SECRET_KEY, safe to return from a module."""
+    configured = bool(secret_key and str(secret_key).strip())
+    try:
+        check(secret_key, name)
+    except InvalidSecretKey as exc:
+        return {"configured": configured, "valid": False, "error": str(exc),
+                "fingerprint": fingerprint(secret_key) if configured else None}
+    return {"configured": True, "valid": True, "error": None, "fingerprint": fingerprint(secret_key)}
+
+
+def generate(length=GENERATED_LENGTH):
+    """A new SECRET_KEY from ``secrets``, valid by check(); retried on the (astronomically rare)
+    draw that contains a default-looking word."""
+    if length < MIN_LENGTH:
+        raise ValueError("a SECRET_KEY needs at least %d characters" % MIN_LENGTH)
+    while True:
+        candidate = "".join(secrets.choice(GENERATION_ALPHABET) for _position in range(length))
+        try:
+            return check(candidate)
+        except InvalidSecretKey:
+            continue
+
+
+_DERIVED = {}
+
+
+def derive(secret_key):
+    """The Fernet key WebOps derives from ``secret_key`` for its sensitive configuration values.
+
+    PBKDF2 over 100,000 rounds costs tens of milliseconds: each key is derived once per process.
+    The cache is keyed by the key's SHA-256, so it never holds a SECRET_KEY as a dict key."""
+    if not isinstance(secret_key, str) or not secret_key:
+        raise InvalidSecretKey("not configured")
+    digest = hashlib.sha256(secret_key.encode("utf-8")).digest()
+    key = _DERIVED.get(digest)
+    if key is None:
+        raw = hashlib.pbkdf2_hmac("sha256", secret_key.encode("utf-8"), DERIVATION_SALT, DERIVATION_ROUNDS, 32)
+        key = _DERIVED[digest] = fernet_utils.FernetKey(raw, fernet_utils.ENCODING_URLSAFE)
+    return key
+
+
+def wrap(token):
+    """The stored form of a Fernet token: its text base64-encoded again."""
+    return base64.b64encode(token.encode("ascii")).decode("ascii")
+
+
+def unwrap(value):
+    """The Fernet token text inside a stored value, or None if the value is not one.
+
+    Accepts either base64 alphabet; only a value that decodes to a well-formed token counts."""
+    if not value or not value.startswith(WRAPPED_PREFIX):
+        return None
+    text = value.strip()
+    try:
+        if "-" in text or "_" in text:
+            decoded = base64.b64decode(text.encode("ascii"), altchars=b"-_", validate=True)
+        else:
+            decoded = base64.b64decode(text.encode("ascii"), validate=True)
+        token = decoded.decode("ascii")
+    except (binascii.Error, ValueError):  # UnicodeError is a ValueError
+        return None
+    return token if fernet_utils.decode_token(token) is not None else None
+
+
+def encrypt(key, plaintext):
+    """A stored value: ``plaintext`` (text) encrypted under derived ``key`` and wrapped."""
+    return wrap(key.encrypt(plaintext))
+
+
+class DerivedKeyring:
+    """Named SECRET_KEYs, classified against through their derived keys."""
+
+    def __init__(self, named_secret_keys):
+        """``named_secret_keys``: iterable of (name, SECRET_KEY text)."""
+        self.fingerprints = {}
+        named = []
+        for name, secret_key in named_secret_keys:
+            self.fingerprints[name] = fingerprint(secret_key)
+            named.append((name, derive(secret_key)))
+        seen = {}
+        for name, print_ in self.fingerprints.items():
+            if print_ in seen:
+                raise ValueError("SECRET_KEYs %r and %r are the same key (%s)" % (seen[print_], name, print_))
+            seen[print_] = name
+        self.keys = dict(named)
+        self.keyring = fernet_utils.Keyring(named)
+
+    def classify(self, value):
+        """(kind, name, plaintext): kind is one of fernet's EMPTY, PLAINTEXT, KEY, UNKNOWN.
+
+        A value that is neither wrapped nor token-shaped is plaintext; a bare Fernet token (not
+        wrapped) or a wrapped one no key opens is unknown."""
+        if value is None or value == "":
+            return fernet_utils.EMPTY, None, None
+        token = unwrap(value)
+        if token is None:
+            if value.startswith(WRAPPED_PREFIX) or fernet_utils.looks_like_token(value):
+                return fernet_utils.UNKNOWN, None, None
+            return fernet_utils.PLAINTEXT, None, None
+        kind, name, plaintext = self.keyring.classify(token)
+        return (kind, name, plaintext) if kind == fernet_utils.KEY else (fernet_utils.UNKNOWN, None, None)
+
+
+def secret_key_specs(specs):
+    return [spec for spec in specs if not spec.uses_encryption_key]
+
+
+class UnreadableValues(engine.UnknownTokens):
+    """Values that no given SECRET_KEY opens; ``details`` is a list of {table, column, count, ids}."""
+
+    def __init__(self, details):
+        super(UnreadableValues, self).__init__(details)
+        where = "; ".join("%s.%s: %d (ids %s)" % (d["table"], d["column"], d["count"], ", ".join(str(i) for i in d["ids"]))
+                          for d in details)
+        # The engine's message speaks of old_keys; these values need a SECRET_KEY.
+        self.args = ("nothing was written: values that no given SECRET_KEY opens were found: %s. Add the SECRET_KEY that "
+                     "made them to old_secret_keys, or set on_unknown=skip to leave them as they are" % where,)
+
+
+def _plain_id(pk):
+    return pk if isinstance(pk, (int, str)) else str(pk)
+
+
+def _tally(db, spec, info_, keyring, batch_size, new_name):
+    counts = dict.fromkeys(ROTATE_COUNTS, 0)
+    ids = []
+    for rows in db.iter_batches(spec, info_, batch_size):
+        counts["rows"] += len(rows)
+        for pk, value in rows:
+            counts["total"] += 1
+            kind, name, _plaintext = keyring.classify(value)
+            if kind == fernet_utils.EMPTY:
+                counts["empty"] += 1
+            elif kind == fernet_utils.PLAINTEXT:
+                counts["plaintext"] += 1
+            elif kind == fernet_utils.UNKNOWN:
+                counts["unknown"] += 1
+                if len(ids) < MAX_IDS:
+                    ids.append(_plain_id(pk))
+            elif name == new_name:
+                counts["already_current"] += 1
+            else:
+                counts["rotated"] += 1
+                counts["rows_written"] += 1
+    counts["unknown_ids"] = ids
+    return counts
+
+
+def _rewrite(db, spec, info_, keyring, new_key, batch_size, new_name):
+    """Re-encrypt one column's old-key values, batch by batch, each batch one guarded transaction.
+    Returns (values rotated, rows written, conflicts)."""
+    rotated = written = conflicts = 0
+    for rows in db.iter_batches(spec, info_, batch_size):
+        updates = []
+        for pk, value in rows:
+            kind, name, plaintext = keyring.classify(value)
+            if kind != fernet_utils.KEY or name == new_name:
+                continue
+            stored = encrypt(new_key, plaintext)
+            # Read back as the application will: unwrap, then Fernet under the new derived key.
+            token = unwrap(stored)
+            if token is None or new_key.decrypt(token) != plaintext:
+                raise EngineError("a re-encrypted configuration value did not read back; that batch of %s.%s was not "
+                                  "written (every value still opens with one of the keys)" % (spec.table, spec.column))
+            updates.append((pk, value, stored))
+        if updates:
+            count = db.update_batch(spec, info_, updates)
+            rotated += len(updates)
+            written += count
+            conflicts += len(updates) - count
+    return rotated, written, conflicts
+
+
+def rotate(db, specs, new_secret_key, old_secret_keys, on_unknown="fail", batch_size=5000, check_mode=False):
+    """Re-encrypt, under the key derived from ``new_secret_key``, every value of the SECRET_KEY-keyed
+    columns of ``specs`` that a key derived from one of ``old_secret_keys`` opens. Values already
+    under the new key are left alone, so a re-run after any interruption finishes the job.
+
+    Refuses (before writing) a new SECRET_KEY the app would reject, a key given twice, and, with
+    on_unknown='fail', values no key opens. Results hold counts and fingerprints only."""
+    if on_unknown not in ("fail", "skip"):
+        raise engine.InvalidArgument("on_unknown must be fail or skip")
+    try:
+        check(new_secret_key, "new_secret_key")
+    except InvalidSecretKey as exc:
+        raise engine.InvalidArgument(str(exc))
+    old_secret_keys = [k for k in (old_secret_keys or ()) if k]
+    if not old_secret_keys:
+        raise engine.InvalidArgument("give old_secret_keys (the SECRET_KEY the configuration values are under now)")
+    names = ["new"] + ["old%d" % i for i in range(len(old_secret_keys))]
+    try:
+        keyring = DerivedKeyring(zip(names, [new_secret_key] + list(old_secret_keys)))
+    except ValueError as exc:
+        raise engine.InvalidArgument(str(exc))
+    columns_specs = secret_key_specs(specs)
+    if not columns_specs:
+        raise engine.InvalidArgument("none of the columns is keyed by SECRET_KEY; nothing to do")
+    started = time.time()
+    new_key = keyring.keys["new"]
+    columns = []
+    with db.lock():
+        prepared = [(spec, db.column_info(spec)) for spec in columns_specs]
+        tallies = [_tally(db, spec, info_, keyring, batch_size, "new") for spec, info_ in prepared]
+        unknown = [{"table": spec.table, "column": spec.column, "count": t["unknown"], "ids": t["unknown_ids"]}
+                   for (spec, _info), t in zip(prepared, tallies) if t["unknown"]]
+        if unknown and on_unknown == "fail":
+            raise UnreadableValues(unknown)
+        for (spec, info_), counts in zip(prepared, tallies):
+            if not check_mode and counts["rotated"]:
+                counts["rotated"], counts["rows_written"], counts["conflicts"] = _rewrite(
+                    db, spec, info_, keyring, new_key, batch_size, "new")
+            result = {"table": spec.table, "column": spec.column, "keyed_by": spec.keyed_by}
+            for field in ROTATE_COUNTS:
+                result[field] = counts[field]
+            result["unknown_ids"] = counts["unknown_ids"]
+            columns.append(result)
+    totals = dict((field, sum(c[field] for c in columns)) for field in ROTATE_COUNTS)
+    totals["columns"] = len(columns)
+    return {"changed": totals["rows_written"] > 0, "check_mode": bool(check_mode), "columns": columns, "totals": totals,
+            "new_secret_key_fingerprint": keyring.fingerprints["new"],
+            "old_secret_key_fingerprints": [keyring.fingerprints[name] for name in names[1:]],
+            "elapsed_seconds": round(time.time() - started, 3)}

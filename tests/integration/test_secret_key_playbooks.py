@@ -1,0 +1,162 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, webops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""rotate_secret_key.yml and rotate_keys.yml -e reason=compromise, run with ansible-playbook against
+local hosts with their own .env and a real SQLite or PostgreSQL database holding sensitive and plain
+configuration values. Judged by webops_db, which derives the app's key from SECRET_KEY on its own."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import os
+import re
+import stat
+
+import webops_db
+from playbooks_site import ENV, Environment, fingerprint
+
+# The .env of the test environment holds SECRET_KEY='django-insecure-kept as is' (decouple strips the quotes).
+FIRST_SECRET_KEY = "django-insecure-kept as is"
+PLAINTEXTS = {"smtp_password": "smtp-pass", "slack_webhook": "https://hooks.example/x"}
+
+
+def secret_fingerprint(secret_key):
+    return "sha256:" + hashlib.sha256(secret_key.encode("utf-8")).hexdigest()[:16]
+
+
+class SecretKeySite(Environment):
+    """The playbook tests' environment, with the configuration values under its hosts' SECRET_KEY."""
+
+    def __init__(self, root, database_url, hosts=("panel1",)):
+        super(SecretKeySite, self).__init__(root, database_url, hosts=hosts)
+        webops_db.reseed_config(database_url, FIRST_SECRET_KEY)
+        self.config_plain = [row for row in webops_db.config_rows(database_url) if not row[3]]
+
+    def secret_keys(self):
+        keys = {FIRST_SECRET_KEY}
+        data = self.vault_data()
+        for name in ("webops_secret_key", "webops_secret_key_next"):
+            if data.get(name):
+                keys.add(data[name])
+        keys.update(entry["key"] for entry in data.get("webops_secret_key_history") or [])
+        return keys
+
+    def run(self, playbook, check=False, env=ENV, **extra):
+        result = super(SecretKeySite, self).run(playbook, check=check, env=env, **extra)
+        for key in self.secret_keys():
+            assert key not in result.stdout, "a SECRET_KEY appears in the output"
+        return result
+
+    def host_files(self, host):
+        directory = os.path.dirname(self.env_file(ENV, host))
+        return [os.path.join(directory, name) for name in os.listdir(directory)
+                if os.path.isfile(os.path.join(directory, name))]
+
+    def assert_secret_key_rotated(self, encryption_key):
+        """Finished: one new SECRET_KEY in the vault and every .env, every sensitive value under its
+        derived key with the same text, plain rows as they were, no retired SECRET_KEY on a host."""
+        vault = self.vault_data()
+        new = vault["webops_secret_key"]
+        assert "webops_secret_key_next" not in vault
+        assert len(new) >= 50 and not set(new) & set("'\"#$\\% `")
+        for host in self.hosts:
+            values = self.env_values(host)
+            assert values["SECRET_KEY"] == new, host
+            assert values["ENCRYPTION_KEY"] == encryption_key, host
+            assert stat.S_IMODE(os.stat(self.env_file(ENV, host)).st_mode) == 0o600
+            for path in self.host_files(host):
+                with open(path) as handle:
+                    text = handle.read()
+                for retired in self.secret_keys() - {new}:
+                    assert "SECRET_KEY=%s\n" % retired not in text and "SECRET_KEY='%s'" % retired not in text, path
+        opened = webops_db.open_config(self.database_url, [new])
+        assert opened == dict((name, (0, text)) for name, text in PLAINTEXTS.items()), opened
+        assert [row for row in webops_db.config_rows(self.database_url) if not row[3]] == self.config_plain
+        return new
+
+
+def test_rotate_secret_key_check_then_rotate_leaves_encryption_key_data_alone(tmp_path, sqlite_url):
+    site = SecretKeySite(tmp_path, sqlite_url)
+    assert site.run("setup_encryption.yml").returncode == 0
+    encryption_tokens = site.database_state()  # every ENCRYPTION_KEY column as stored
+    env_before, config_before = site.env_bytes(), webops_db.config_rows(sqlite_url)
+    vault_before = open(site.vault_file(ENV), "rb").read()
+
+    result = site.run("rotate_secret_key.yml", check=True)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "would rotate (check mode, nothing written)" in result.stdout
+    assert re.search(r"core_configuration\.value \(SECRET_KEY\): 2 values, 2 rotated", result.stdout), result.stdout[-3000:]
+    assert "logs every user out" in result.stdout
+    assert site.env_bytes() == env_before and webops_db.config_rows(sqlite_url) == config_before
+    assert open(site.vault_file(ENV), "rb").read() == vault_before
+
+    result = site.run("rotate_secret_key.yml")
+    assert result.returncode == 0, result.stdout[-4000:]
+    new = site.assert_secret_key_rotated(site.first_key)
+    assert site.database_state() == encryption_tokens
+    history = site.vault_data()["webops_secret_key_history"]
+    assert [entry["key"] for entry in history] == [FIRST_SECRET_KEY]
+    assert "%s -> %s" % (secret_fingerprint(FIRST_SECRET_KEY), secret_fingerprint(new)) in result.stdout
+    assert "logs every user out and invalidates password-reset links and signed cookies" in result.stdout
+    lines = [line for line in site.log_lines() if line["operation"] == "rotate_secret_key"]
+    assert lines and lines[-1]["outcome"] == "success"
+    assert lines[-1]["fingerprints"] == {"old": secret_fingerprint(FIRST_SECRET_KEY), "new": secret_fingerprint(new)}
+
+    # A second rotation moves on from the escrowed key; the first one joins the history too.
+    result = site.run("rotate_secret_key.yml")
+    assert result.returncode == 0, result.stdout[-4000:]
+    newer = site.assert_secret_key_rotated(site.first_key)
+    assert newer != new
+    assert [entry["key"] for entry in site.vault_data()["webops_secret_key_history"]] == [FIRST_SECRET_KEY, new]
+    assert site.database_state() == encryption_tokens
+
+
+def test_a_compromise_rotation_replaces_both_keys_and_a_routine_one_only_the_encryption_key(tmp_path, pg_url):
+    site = SecretKeySite(tmp_path, pg_url, hosts=("panel1", "worker1"))
+    assert site.run("setup_encryption.yml").returncode == 0
+
+    result = site.run("rotate_keys.yml")
+    assert result.returncode == 0, result.stdout[-4000:]
+    routine_key = site.assert_rotated_to_current()
+    assert "webops_secret_key" not in site.vault_data()
+    assert webops_db.open_config(pg_url, [FIRST_SECRET_KEY]) == dict((n, (0, t)) for n, t in PLAINTEXTS.items())
+
+    result = site.run("rotate_keys.yml", reason="compromise")
+    assert result.returncode == 0, result.stdout[-4000:]
+    vault = site.vault_data()
+    encryption_key = vault["webops_encryption_key"]
+    assert encryption_key not in (site.first_key, routine_key)
+    assert webops_db.not_under(pg_url, encryption_key) == []
+    assert webops_db.digest(pg_url, [encryption_key], include_unknown=False) == site.digest
+    site.assert_secret_key_rotated(encryption_key)
+    assert vault["webops_secret_key_history"][0]["reason"] == "compromise"
+    assert vault["webops_encryption_key_history"][-1]["reason"] == "compromise"
+    assert "logs every user out" in result.stdout
+    assert fingerprint(encryption_key) in result.stdout
+
+
+def test_a_rerun_finishes_a_secret_key_rotation_stopped_by_a_failure(tmp_path, sqlite_url):
+    """The database step fails (a stray value no SECRET_KEY opens) after the escrow; once the value
+    is dealt with, the same command finishes with the escrowed key, and nothing is lost."""
+    site = SecretKeySite(tmp_path, sqlite_url)
+    assert site.run("setup_encryption.yml").returncode == 0
+    stranger = "Str4nger-" + "Pl0Ok9Ij8Uh7Yg6Tf5Rd4Es3Wa2Qz1Xc" + "w" * 12
+    webops_db.reseed_config(sqlite_url, FIRST_SECRET_KEY, extra=((9, "stray", webops_db.config_value(stranger, "x"), True),))
+    env_before, config_before = site.env_bytes(), webops_db.config_rows(sqlite_url)
+
+    result = site.run("rotate_secret_key.yml")
+    assert result.returncode != 0
+    assert "SECRET_KEY rotation of '%s' stopped in step 1 (preflight)" % ENV in result.stdout, result.stdout[-3000:]
+    assert "core_configuration.value" in result.stdout and "ids [9]" in result.stdout
+    assert site.env_bytes() == env_before and webops_db.config_rows(sqlite_url) == config_before
+    # The hosts' key was escrowed before anything else, so the vault knows it from now on.
+    assert site.vault_data()["webops_secret_key"] == FIRST_SECRET_KEY
+
+    with webops_db.Database(sqlite_url) as db:
+        db.execute("DELETE FROM core_configuration WHERE id = 9")
+        db.commit()
+    result = site.run("rotate_secret_key.yml")
+    assert result.returncode == 0, result.stdout[-4000:]
+    site.assert_secret_key_rotated(site.first_key)
