@@ -230,7 +230,8 @@ def main():
     params = module.params
     result = task.run(lambda db, specs: engine.rotate(
         db, specs, new_key, old_keys, on_unknown=params["on_unknown"], encrypt_plaintext=params["encrypt_plaintext"],
-        batch_size=params["batch_size"], workers=params["workers"], check_mode=module.check_mode),
+        batch_size=params["batch_size"], workers=params["workers"], check_mode=module.check_mode,
+        progress=task.progress, scan_progress=task.progress),
         new_key_fingerprint=new_key.fingerprint, old_key_fingerprints=[k.fingerprint for k in old_keys])
     module.exit_json(**result)
 

@@ -10,7 +10,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
+import re
+import subprocess
 import sys
 
 import pytest
@@ -18,7 +21,7 @@ import yaml
 from cryptography.fernet import Fernet
 
 import webops_db
-from custody_env import Site, assert_no_secret
+from custody_env import REPO, Site, assert_no_secret
 
 pytestmark = [pytest.mark.playbook, pytest.mark.slow]
 
@@ -150,3 +153,32 @@ def test_own_inventory_read_only_runs_create_nothing_and_paths_follow_it(tmp_pat
     assert run.returncode != 0
     assert "Environments prod and shop share the key" in run.stdout or "Environments shop and prod share the key" in run.stdout
     assert_no_secret(run.stdout, [key])
+
+
+def test_an_ad_hoc_database_run_prints_progress_and_ends_with_each_columns_time_and_rate(tmp_path, sqlite_url):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    webops_db.create_schema(sqlite_url)
+    webops_db.seed(sqlite_url, old, users=400, legacy_plaintext=0)
+    before = webops_db.digest(sqlite_url, [old], include_unknown=False)
+    env_file = os.path.join(str(tmp_path), ".env")
+    with open(env_file, "w") as handle:
+        handle.write("DATABASE_URL=%s\nENCRYPTION_KEY=%s\nOLD_ENCRYPTION_KEY=%s\n" % (sqlite_url, new, old))
+    os.chmod(env_file, 0o600)
+    environ = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, "collections"), ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_LOCAL_TEMP=os.path.join(str(tmp_path), ".ansible-tmp"), ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+                   ANSIBLE_CALLBACK_RESULT_FORMAT="json")
+    argv = [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-i", "localhost,", "-c", "local",
+            "-m", "webops.encryption.fernet_rotate", "-a", "env_file=%s batch_size=10 workers=1" % env_file,
+            "-e", "ansible_python_interpreter=%s" % sys.executable, "-e", "webops_progress_interval=0.2"]
+    run = subprocess.run(argv, cwd=str(tmp_path), env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         universal_newlines=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stdout[-4000:]
+    lines = re.findall(r"^localhost: (\w+)\.(\w+): (\d+)/(\d+) \((\d+)%\) (\d+) rows/s, ETA (\d+)s$", run.stdout, re.M)
+    assert len(lines) >= 2, run.stdout[-4000:]
+    for _table, _column, done, total, pct, _rate, _eta in lines:
+        assert 0 < int(done) <= int(total) and int(pct) == int(100 * int(done) / int(total))
+    result = json.loads(run.stdout[run.stdout.index("localhost | CHANGED => {") + len("localhost | CHANGED => "):])
+    for column in result["columns"]:
+        assert column["elapsed_seconds"] > 0 and column["rows_per_second"] > 0, column
+    assert webops_db.digest(sqlite_url, [new], include_unknown=False) == before
+    assert_no_secret(run.stdout, [old, new])
