@@ -122,9 +122,21 @@ def test_own_inventory_read_only_runs_create_nothing_and_paths_follow_it(tmp_pat
 
     # rotate --check creates no file and writes nothing.
     before, db_before = files_under(tmp_path), webops_db.raw_digest(sqlite_url)
-    run = site.playbook("rotate_keys.yml", [], extra={"env": ENV}, inventories=[inventory], default_paths=True, check=True)
+    run = site.playbook("rotate_keys.yml", [], extra={"env": ENV, "webops_progress_interval": 0.2}, inventories=[inventory],
+                        default_paths=True, check=True)
     assert run.returncode == 0, run.stdout[-4000:]
     assert files_under(tmp_path) == before
+    # Progress lines while the database work runs, then one closing summary with every row counted.
+    assert re.search(r"^box1: (\w+\.\w+: \d+/\d+ \(\d+%\) \d+ rows/s, ETA \d+s|fernet_\w+: (preparing|finishing) \(\d+s\))$",
+                     run.stdout, re.M), run.stdout[-4000:]
+    assert run.stdout.count("Summarise the rotation") == 1
+    summary = run.stdout[run.stdout.index("Summarise the rotation"):]
+    assert "shop: would rotate (check mode, nothing written) sha256:" in summary
+    assert "hosts (1): box1" in summary
+    assert re.search(r"core_webhook\.secret: 6 rows, 6 rotated, 0 already under the new key, .*; [\d.]+ s, \d+ rows/s", summary)
+    assert re.search(r"core_configuration\.value: \d+ values keyed by SECRET_KEY, not touched by this rotation", summary)
+    assert re.search(r"units stopped: ([\d.]+ s|not measured)", summary)
+    assert re.search(r"total time: ([\d.]+ s|not measured)", summary)
     assert webops_db.raw_digest(sqlite_url) == db_before
 
     # The vault of this environment alone: still nothing to compare, never "passed".
