@@ -893,9 +893,8 @@ def _run(db, specs, scan_job, write_job, batch_size, workers, check_mode, progre
                 raise ColumnTooNarrow(problems)
             if check_mode:
                 return [scan_counts(tally) for tally in tallies]
-            return [_column_result(spec, counts, write_job.result_fields)
-                    for (spec, _info), counts in zip(prepared, _write_pass(db, prepared, runner, batch_size, progress,
-                                                                          [tally.rows for tally in tallies]))]
+            written = _write_pass(db, prepared, runner, batch_size, progress, [tally.rows for tally in tallies])
+            return [_column_result(spec, counts, write_job.result_fields) for (spec, _info), counts in zip(prepared, written)]
         finally:
             runner.close()
 

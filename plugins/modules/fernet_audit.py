@@ -173,8 +173,7 @@ def main():
     if missing:
         module.fail_json(msg="fail_on_keys names %s, which keys does not have (it has %s)"
                          % (", ".join(missing), ", ".join(sorted(keys))))
-    result = task.run(lambda db, specs: engine.audit(db, specs, keys, batch_size=params["batch_size"],
-                                                           progress=task.progress))
+    result = task.run(lambda db, specs: engine.audit(db, specs, keys, batch_size=params["batch_size"], progress=task.progress))
     problems = []
     for name in params["fail_on_keys"]:
         still = result["totals"]["keys"][name]

@@ -88,8 +88,8 @@ class ProgressActionModule(ActionBase):
                 shown = time.time()
                 line = _line(host, progress_text)
                 seen = seen or line is not None
-                display.display(line or "%s: %s: %s (%ds)" % (host, self._task.action.split(".")[-1],
-                                                            "finishing" if seen else "preparing", time.time() - begun))
+                stage = "finishing" if seen else "preparing"
+                display.display(line or "%s: %s: %s (%ds)" % (host, self._task.action.split(".")[-1], stage, time.time() - begun))
         result = self._execute_module(module_name="ansible.legacy.async_status", task_vars=task_vars,
                                       module_args={"jid": jid, "mode": "status", "_async_dir": async_dir})
         self._execute_module(module_name="ansible.legacy.async_status", task_vars=task_vars,
