@@ -65,7 +65,12 @@ class Progress:
     def _write(self, status):
         tmp = "%s.%d.tmp" % (self.path, os.getpid())
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            directory = os.path.dirname(self.path)
+            if not os.path.isdir(directory):
+                os.makedirs(directory, 0o700)  # Ansible's remote temporary directory
+            if os.path.lexists(tmp):
+                os.remove(tmp)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
             with os.fdopen(fd, "w") as handle:
                 json.dump(status, handle)
             os.rename(tmp, self.path)

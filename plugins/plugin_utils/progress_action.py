@@ -1,14 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The action behind the database modules (fernet_encrypt, fernet_rotate, fernet_audit): runs the
-module asynchronously on the target and, while it works, prints one progress line every
-``webops_progress_interval`` seconds (default 5; 0 runs the module plainly):
+"""The action behind the database modules (fernet_encrypt, fernet_rotate, fernet_audit): while the
+module runs on the target, prints one progress line every ``webops_progress_interval`` seconds
+(default 5; 0 for none):
 
     db1: core_webhook.secret: 150000/300000 (50%) 41250 rows/s, ETA 4s
 
-The module keeps a status file of counts (no value, no key; 0600) in the async directory and
-removes it when it ends; the job's own result file is removed here once read."""
+The module runs as any other (its arguments, which hold keys, travel the usual way and are never
+written to the target's disk); it keeps a status file of counts (no value, no key; 0600) in
+Ansible's remote temporary directory and removes it when it ends. A thread reads that file with
+one plain command per interval."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -17,6 +19,7 @@ __metaclass__ = type
 import json
 import secrets
 import shlex
+import threading
 import time
 
 from ansible.errors import AnsibleError
@@ -29,11 +32,6 @@ from ansible_collections.webops.encryption.plugins.module_utils.progress import 
 display = Display()
 
 DEFAULT_INTERVAL = 5.0
-# How long the job may run (the async time limit), and how often its end is looked for.
-TIME_LIMIT = 24 * 3600
-POLL = 1.0
-SEPARATOR = "--webops-progress--"
-JOB_KEYS = ("ansible_job_id", "started", "finished", "results_file", "erased", "stdout_lines", "stderr_lines")
 
 
 class ProgressActionModule(ActionBase):
@@ -50,65 +48,45 @@ class ProgressActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ProgressActionModule, self).run(tmp, task_vars)
         interval = self._interval(task_vars)
-        if interval <= 0 or self._task.async_val or self._connection.always_pipeline_modules:
-            # No progress asked for, the task is async already, or the connection cannot run async jobs.
-            result.update(self._execute_module(task_vars=task_vars))
-            return result
         try:
-            result.update(self._run_watched(task_vars, interval))
+            if interval <= 0 or self._task.async_val:
+                result.update(self._execute_module(task_vars=task_vars))
+            else:
+                result.update(self._run_watched(task_vars, interval))
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
 
     def _run_watched(self, task_vars, interval):
-        async_dir = self._remote_expand_user(self.get_shell_option("async_dir", default="~/.ansible_async"))
-        args = dict(self._task.args)
-        args["progress_file"] = self._connection._shell.join_path(async_dir, "webops-progress-%s.json" % secrets.token_hex(8))
-        self._task.async_val = TIME_LIMIT
+        remote_tmp = self._remote_expand_user(self.get_shell_option("remote_tmp", default="~/.ansible/tmp"))
+        path = self._connection._shell.join_path(remote_tmp, "webops-progress-%s.json" % secrets.token_hex(8))
+        args = dict(self._task.args, progress_file=path)
+        stop = threading.Event()
+        watcher = threading.Thread(target=self._watch, args=(stop, path, task_vars.get("inventory_hostname", ""), interval))
+        watcher.daemon = True
+        watcher.start()
         try:
-            started = self._execute_module(module_args=args, task_vars=task_vars, wrap_async=True)
+            return self._execute_module(module_args=args, task_vars=task_vars)
         finally:
-            self._task.async_val = 0
-        if started.get("failed") or "ansible_job_id" not in started:
-            return started
-        jid = started["ansible_job_id"]
-        job_file = self._connection._shell.join_path(async_dir, jid)
-        # One plain command per poll (no module to start): the status file, then the job's result file.
-        peek = "cat %s 2>/dev/null; echo; echo %s; cat %s 2>/dev/null" % (
-            shlex.quote(args["progress_file"]), SEPARATOR, shlex.quote(job_file))
-        host = task_vars.get("inventory_hostname", "")
-        begun = shown = time.time()
+            stop.set()
+            watcher.join(interval + 30)
+
+    def _watch(self, stop, path, host, interval):
+        module = self._task.action.split(".")[-1]
+        begun = time.time()
         seen = False
-        while True:
-            time.sleep(min(POLL, interval))
-            progress_text, _sep, job_text = to_text(self._low_level_execute_command(peek).get("stdout", "")).partition(SEPARATOR)
-            if _finished(job_text):
-                break
-            if time.time() - shown >= interval:
-                shown = time.time()
-                line = _line(host, progress_text)
-                seen = seen or line is not None
-                stage = "finishing" if seen else "preparing"
-                display.display(line or "%s: %s: %s (%ds)" % (host, self._task.action.split(".")[-1], stage, time.time() - begun))
-        result = self._execute_module(module_name="ansible.legacy.async_status", task_vars=task_vars,
-                                      module_args={"jid": jid, "mode": "status", "_async_dir": async_dir})
-        self._execute_module(module_name="ansible.legacy.async_status", task_vars=task_vars,
-                             module_args={"jid": jid, "mode": "cleanup", "_async_dir": async_dir})
-        for key in JOB_KEYS:
-            result.pop(key, None)
-        for key in ("stdout", "stderr"):
-            if not result.get(key):
-                result.pop(key, None)
-        return result
-
-
-def _finished(job_text):
-    """The job file holds {"started": 1, "finished": 0, ...} while the module runs, then its result."""
-    try:
-        job = json.loads(job_text)
-    except ValueError:
-        return False  # not written yet, or being written
-    return isinstance(job, dict) and (job.get("finished") == 1 or "started" not in job)
+        while not stop.wait(interval):
+            try:
+                out = self._low_level_execute_command("cat %s 2>/dev/null || true" % shlex.quote(path)).get("stdout", "")
+            except Exception as exc:  # pylint: disable=broad-except  # progress must never fail the task
+                display.vvv("webops progress: %s" % exc)
+                continue
+            if stop.is_set():
+                return
+            line = _line(host, to_text(out))
+            seen = seen or line is not None
+            stage = "finishing" if seen else "preparing"
+            display.display(line or "%s: %s: %s (%ds)" % (host, module, stage, time.time() - begun))
 
 
 def _line(host, progress_text):
