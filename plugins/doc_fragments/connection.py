@@ -88,7 +88,7 @@ options:
   progress_file:
     description:
       - Where to keep a small status file (counts only, mode C(0600)) while the module runs; removed when it ends.
-      - Set by the collection's action plugin, which runs the module asynchronously and prints a progress line
+      - Set by the collection's action plugin, which reads it while the module runs and prints a progress line
         every C(webops_progress_interval) seconds (default 5, V(0) for none). Not needed in a playbook.
     type: path
 requirements:
