@@ -88,6 +88,12 @@ options:
         transaction, so memory stays bounded and a crash loses at most the batch in flight.
     type: int
     default: 5000
+  progress_file:
+    description:
+      - Where to keep a small status file (counts only, mode C(0600)) while the module runs; removed when it ends.
+      - Set by the collection's action plugin, which reads it while the module runs and prints a progress line
+        every C(webops_progress_interval) seconds (default 5, V(0) for none). Not needed in a playbook.
+    type: path
 requirements:
   - cryptography
   - psycopg (3) or psycopg2, for PostgreSQL (Debian C(python3-psycopg2))

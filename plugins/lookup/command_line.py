@@ -20,12 +20,23 @@ description:
     extra var looks like it holds a secret (a name ending in C(key), C(password), C(secret), C(token) or C(url)); the
     caller then says "run the same command again" instead of printing a wrong or leaking command.
   - Takes no terms.
+options:
+  playbook:
+    description:
+      - The name of another playbook of this collection (for example V(rotate_secret_key)) to put in place of the one
+        that ran, in the same form the operator used - a path keeps its directory, a collection name its namespace -
+        for a message that names the command finishing one part of the job.
+    type: str
 """
 
 EXAMPLES = r"""
 - name: Tell the operator how to resume
   ansible.builtin.debug:
     msg: "Resume with: {{ lookup('webops.encryption.command_line') or 'the same command as before' }}"
+
+- name: Name the playbook that finishes the SECRET_KEY part
+  ansible.builtin.debug:
+    msg: "Finish with: {{ lookup('webops.encryption.command_line', playbook='rotate_secret_key') or 'the same command' }}"
 """
 
 RETURN = r"""
@@ -35,6 +46,7 @@ _raw:
   elements: str
 """
 
+import os
 import re
 import shlex
 
@@ -63,11 +75,23 @@ def _may_hold_secret(extra_var):
     return any(_SECRET_NAME.search(name) for name in _VAR_NAME.findall(extra_var))
 
 
-def command_line(cliargs, program="ansible-playbook"):
-    """The command line for a parsed ``cliargs`` mapping, or '' when it cannot be printed safely."""
+def _swap_playbook(named, playbook):
+    """``playbook`` in the form ``named`` was given in: a path, a collection name or a bare name."""
+    if named.endswith((".yml", ".yaml")) or "/" in named:
+        return os.path.join(os.path.dirname(named), playbook + ".yml")
+    if named.count(".") >= 2:
+        return named.rsplit(".", 1)[0] + "." + playbook
+    return playbook
+
+
+def command_line(cliargs, program="ansible-playbook", playbook=None):
+    """The command line for a parsed ``cliargs`` mapping, or '' when it cannot be printed safely.
+    ``playbook``: a playbook name put in place of the one that ran (see _swap_playbook())."""
     playbooks = list(cliargs.get("args") or ())
     if not playbooks:
         return ""
+    if playbook:
+        playbooks = [_swap_playbook(named, playbook) for named in playbooks]
     argv = [program] + playbooks
     for name, flag in _REPEATED:
         for value in cliargs.get(name) or ():
@@ -96,4 +120,5 @@ class LookupModule(LookupBase):
             raise AnsibleLookupError("command_line takes no terms")
         cliargs = dict(context.CLIARGS)
         # Only ansible-playbook parses playbooks into 'args'; the ad-hoc and API callers have none.
-        return [command_line(cliargs) if "args" in cliargs and "inventory" in cliargs else ""]
+        playbook = self.get_option("playbook")
+        return [command_line(cliargs, playbook=playbook) if "args" in cliargs and "inventory" in cliargs else ""]

@@ -16,6 +16,7 @@ from ansible_collections.webops.encryption.plugins.module_utils import db as db_
 from ansible_collections.webops.encryption.plugins.module_utils import engine
 from ansible_collections.webops.encryption.plugins.module_utils import fernet as fernet_utils
 from ansible_collections.webops.encryption.plugins.module_utils.dotenv import DotEnvError, read_env_file
+from ansible_collections.webops.encryption.plugins.module_utils.progress import Progress
 
 CURRENT_KEY_NAME = "ENCRYPTION_KEY"
 OLD_KEY_NAME = "OLD_ENCRYPTION_KEY"
@@ -35,6 +36,7 @@ def connection_argument_spec():
             on_lost=dict(type="str", default=columns_utils.ON_LOST_CLEAR, choices=list(columns_utils.ON_LOST_CHOICES)),
         )),
         batch_size=dict(type="int", default=5000),
+        progress_file=dict(type="path"),
     )
 
 
@@ -55,6 +57,8 @@ class DatabaseTask:
                 self.env = read_env_file(params["env_file"])
             except DotEnvError as exc:
                 module.fail_json(msg=str(exc))
+        # Per-column timings for the results, and the status file the action plugin reads.
+        self.progress = Progress(params.get("progress_file"))
         self.url = params["database_url"] or self.env_value("DATABASE_URL")
         if not self.url:
             module.fail_json(msg="no database: give database_url, or env_file whose DATABASE_URL is set (%s has none)"
@@ -122,6 +126,7 @@ class DatabaseTask:
         try:
             with db_utils.connect(self.url) as db:
                 result = operation(db, self.specs)
+            self.progress.add_timings(result.get("columns", []))
         except engine.UnknownTokens as exc:
             module.fail_json(msg=str(exc), unknown=exc.details, database=self.database, **extra_result)
         except engine.ColumnTooNarrow as exc:
@@ -130,6 +135,8 @@ class DatabaseTask:
             module.fail_json(msg=str(exc), database=self.database, **extra_result)
         except ImportError as exc:
             module.fail_json(msg=str(exc))
+        finally:
+            self.progress.close()
         result.update(extra_result)
         result["database"] = self.database
         return result

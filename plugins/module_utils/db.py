@@ -222,6 +222,13 @@ class Adapter:
             " WHERE " + " AND ".join(conditions) if conditions else "",
             quote_identifier(spec.pk), self.placeholder)
 
+    def count_rows(self, spec):
+        """How many rows iter_batches will yield for ``spec`` (the total of a progress report)."""
+        sql = "SELECT count(*) FROM %s" % quote_identifier(spec.table)
+        if spec.where:
+            sql += " WHERE (%s)" % spec.where
+        return self._fetch(sql)[0][0]
+
     def iter_batches(self, spec, info, batch_size):
         """Yield lists of (pk, value) in primary-key order: keyset pagination, never OFFSET,
         at most ``batch_size`` rows in memory, each SELECT its own short transaction."""

@@ -6,10 +6,14 @@
 Plain Python over a ``db`` adapter and a list of ``columns.ColumnSpec``; the modules and the
 benchmark call the same four functions:
 
-    encrypt(db, specs, key, other_keys=(), batch_size=5000, workers=None, check_mode=False, progress=None)
+    encrypt(db, specs, key, other_keys=(), batch_size=5000, workers=None, check_mode=False, progress=None,
+            scan_progress=None)
     rotate(db, specs, new_key, old_keys, on_unknown='fail', encrypt_plaintext=False, batch_size=5000,
-           workers=None, check_mode=False, progress=None)
-    audit(db, specs, keys, batch_size=5000, secret_keyring=None)
+           workers=None, check_mode=False, progress=None, scan_progress=None, widen=False)
+    audit(db, specs, keys, batch_size=5000, secret_keyring=None, progress=None)
+
+``progress`` and ``scan_progress`` are optional callables ``(table, column, rows_done, rows_total)``:
+after each committed batch, and after each batch of the scan before any write.
     purge_unreadable(db, specs, key, export_path, check_mode=False, batch_size=5000, other_keys=())
 
 How a writing run goes (encrypt, rotate, purge_unreadable):
@@ -813,13 +817,15 @@ def _totals(columns, fields):
     return totals
 
 
-def _pooled_scan(db, prepared, runner, batch_size):
+def _pooled_scan(db, prepared, runner, batch_size, progress=None, totals=None):
     """The HMAC-only scan of every column, in the workers."""
     tallies = [_Tally(spec, info) for spec, info in prepared]
     for position, pks, _values, outcome in runner.stream(db, prepared, "scan", batch_size):
         tally = tallies[position]
         _writes, counts, unknown, needed = outcome
         tally.rows += len(pks)
+        if progress is not None:
+            progress(tally.spec.table, tally.spec.column, tally.rows, totals[position])
         tally.values += counts.pop("values")
         tally.rows_to_write += counts.pop("rows_to_write")
         tally.empty += counts.pop("empty")
@@ -833,10 +839,12 @@ def _pooled_scan(db, prepared, runner, batch_size):
     return tallies
 
 
-def _write_pass(db, prepared, runner, batch_size, progress=None):
+def _write_pass(db, prepared, runner, batch_size, progress=None, totals=None):
     """Stream every column through the write job; each batch is one transaction, committed in
     order by the committer while the next batches are read and crunched."""
     columns = [_ColumnWriter(spec, info, runner.jobs["write"].categories, progress) for spec, info in prepared]
+    for column, total in zip(columns, totals or ()):
+        column.total = total
     with _Committer(db) as committer:
         for position, pks, values, outcome in runner.stream(db, prepared, "write", batch_size):
             committer.put(columns[position], pks, values, outcome)
@@ -902,6 +910,7 @@ class _ColumnWriter:
 
     def __init__(self, spec, info, categories, progress):
         self.spec, self.info, self.categories, self.progress = spec, info, categories, progress
+        self.total = None
         self.counts = dict.fromkeys(categories, 0)
         self.counts.update(rows=0, rows_written=0, conflicts=0)
         self.unknown_ids = []
@@ -922,7 +931,7 @@ class _ColumnWriter:
             # The guard left alone rows that changed since they were read; the next run takes them.
             counts["conflicts"] += len(rows) - written
         if self.progress is not None:
-            self.progress(self.spec.table, self.spec.column, counts["rows"])
+            self.progress(self.spec.table, self.spec.column, counts["rows"], self.total)
 
     def result(self):
         self.counts["total"] = sum(self.counts[c] for c in self.categories)
@@ -943,7 +952,8 @@ def _column_result(spec, counts, order):
 # ---------------------------------------------------------------------------------------------
 
 
-def _run(db, specs, scan_job, write_job, batch_size, workers, check_mode, progress, check_tallies, scan_counts, widened=None):
+def _run(db, specs, scan_job, write_job, batch_size, workers, check_mode, progress, check_tallies, scan_counts,
+         scan_progress=None, widened=None):
     """Lock, scan, refuse bad data, then (unless check mode) write. Returns the column results.
     ``widened``: a list to widen too-narrow columns (before the write pass) and record them in;
     None refuses them."""
@@ -951,7 +961,9 @@ def _run(db, specs, scan_job, write_job, batch_size, workers, check_mode, progre
         prepared = _prepare(db, specs)
         runner = _Runner({"scan": scan_job, "write": write_job}, workers)
         try:
-            tallies = _pooled_scan(db, prepared, runner, batch_size)
+            # Counting the rows first costs one query per column; only a progress report needs it.
+            totals = [db.count_rows(spec) for spec, _info in prepared] if scan_progress is not None else None
+            tallies = _pooled_scan(db, prepared, runner, batch_size, scan_progress, totals)
             check_tallies(tallies)
             problems = _width_problems(tallies)
             if problems and widened is None:
@@ -960,20 +972,21 @@ def _run(db, specs, scan_job, write_job, batch_size, workers, check_mode, progre
                 widened.extend(widen_columns(db, tallies, check_mode))
             if check_mode:
                 return [scan_counts(tally) for tally in tallies]
-            return [_column_result(spec, counts, write_job.result_fields)
-                    for (spec, _info), counts in zip(prepared, _write_pass(db, prepared, runner, batch_size, progress))]
+            written = _write_pass(db, prepared, runner, batch_size, progress, [tally.rows for tally in tallies])
+            return [_column_result(spec, counts, write_job.result_fields) for (spec, _info), counts in zip(prepared, written)]
         finally:
             runner.close()
 
 
 def rotate(db, specs, new_key, old_keys, on_unknown="fail", encrypt_plaintext=False, batch_size=DEFAULT_BATCH_SIZE, workers=None,
-           check_mode=False, progress=None, widen=False):
+           check_mode=False, progress=None, scan_progress=None, widen=False):
     """Re-encrypt under ``new_key`` every token that opens with one of ``old_keys``.
 
     ``widen``: widen columns too narrow for the new tokens (widen_columns()) instead of refusing.
 
-    Keys are FernetKey objects or key text. ``progress(table, column, rows_done)`` is called after
-    each committed batch. Raises UnknownTokens (on_unknown='fail'), ColumnTooNarrow, LockHeld,
+    Keys are FernetKey objects or key text. ``progress(table, column, rows_done, rows_total)`` is
+    called after each committed batch, ``scan_progress`` (the same signature) after each batch of
+    the scan before anything is written. Raises UnknownTokens (on_unknown='fail'), ColumnTooNarrow, LockHeld,
     DatabaseError, InvalidArgument before writing anything.
     """
     if on_unknown not in ON_UNKNOWN:
@@ -1008,7 +1021,7 @@ def rotate(db, specs, new_key, old_keys, on_unknown="fail", encrypt_plaintext=Fa
     started = time.time()
     widened = [] if widen else None
     columns = _run(db, specs, scan_job, _RotateJob(new_codec, old_codecs, encrypt_plaintext), batch_size, workers,
-                   check_mode, progress, check_tallies, scan_counts, widened)
+                   check_mode, progress, check_tallies, scan_counts, scan_progress, widened)
     totals = _totals(columns, ROTATE_COUNTS)
     if not check_mode and on_unknown == "fail" and totals["unknown"]:
         # Only a token whose HMAC matches an old key but whose body does not decrypt gets here.
@@ -1023,7 +1036,7 @@ def rotate(db, specs, new_key, old_keys, on_unknown="fail", encrypt_plaintext=Fa
 
 
 def encrypt(db, specs, key, other_keys=(), batch_size=DEFAULT_BATCH_SIZE, workers=None, check_mode=False, progress=None,
-            widen=False):
+            scan_progress=None, widen=False):
     """Encrypt every plaintext value under ``key``. Tokens under ``key`` are left alone; tokens
     under one of ``other_keys`` (counted as other_key) and token-shaped values no key opens
     (unknown) are reported and never encrypted again. Empty and NULL stay as they are.
@@ -1048,7 +1061,7 @@ def encrypt(db, specs, key, other_keys=(), batch_size=DEFAULT_BATCH_SIZE, worker
     started = time.time()
     widened = [] if widen else None
     columns = _run(db, specs, scan_job, _EncryptJob(codec, other_codecs), batch_size, workers, check_mode, progress,
-                   lambda tallies: None, scan_counts, widened)
+                   lambda tallies: None, scan_counts, scan_progress, widened)
     totals = _totals(columns, ENCRYPT_COUNTS)
     return {
         "changed": totals["rows_written"] > 0 or bool(widened), "check_mode": bool(check_mode), "columns": columns,
@@ -1061,7 +1074,7 @@ def encrypt(db, specs, key, other_keys=(), batch_size=DEFAULT_BATCH_SIZE, worker
 _CONFIG_TOKEN_PREFIX = "Z0FBQUFB"  # base64 of "gAAAAA": the SECRET_KEY-derived tokens of core_configuration
 
 
-def audit(db, specs, keys, batch_size=DEFAULT_BATCH_SIZE, secret_keyring=None):
+def audit(db, specs, keys, batch_size=DEFAULT_BATCH_SIZE, secret_keyring=None, progress=None):
     """Per column, how many values each named key opens (full decryption), plaintext, empty and
     unknown (with up to 20 row ids). ``keys``: {name: FernetKey or key text}. Read-only, no lock,
     so it can watch a rotation in progress. Columns keyed by SECRET_KEY are reported with their
@@ -1085,8 +1098,11 @@ def audit(db, specs, keys, batch_size=DEFAULT_BATCH_SIZE, secret_keyring=None):
         by_key = dict.fromkeys((name for name, _key in named), 0)
         unknown_ids = []
         secret_key_column = not spec.uses_encryption_key
+        total = db.count_rows(spec) if progress is not None else None
         for rows in db.iter_batches(spec, info, batch_size):
             counts["rows"] += len(rows)
+            if progress is not None:
+                progress(spec.table, spec.column, counts["rows"], total)
             for pk, _name, value in _iter_values(spec, rows):
                 counts["total"] += 1
                 if secret_key_column and value and value.startswith(_CONFIG_TOKEN_PREFIX):

@@ -57,6 +57,13 @@ options:
     description: Further non-secret facts worth keeping.
     type: dict
     default: {}
+  create:
+    description:
+      - Create the log (and its directory) when it does not exist.
+      - V(false) appends only to an existing log and otherwise writes nothing (C(written=false)), so a read-only
+        run such as verify_keys.yml creates no file or directory.
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -91,6 +98,10 @@ entry:
 path:
   description: The log file.
   type: str
+  returned: always
+written:
+  description: Whether the line was appended (V(false) in check mode, and with O(create=false) when the log does not exist).
+  type: bool
   returned: always
 """
 
@@ -157,6 +168,7 @@ def main():
             fingerprints=dict(type="dict", default={}),
             counts=dict(type="raw"),
             details=dict(type="dict", default={}),
+            create=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )
@@ -181,13 +193,15 @@ def main():
         line = json.dumps(entry, sort_keys=True, default=str) + "\n"
     except (TypeError, ValueError) as exc:
         module.fail_json(msg="the audit entry is not JSON-serialisable: %s" % exc)
+    if not params["create"] and not os.path.exists(params["path"]):
+        module.exit_json(changed=False, written=False, entry=entry, path=params["path"])
     if not module.check_mode:
         try:
             append_line(params["path"], line)
         except (IOError, OSError) as exc:
             module.fail_json(msg="cannot append to %s: %s; check the directory exists and is writable (become?)"
                                  % (params["path"], exc.strerror or exc))
-    module.exit_json(changed=True, entry=entry, path=params["path"])
+    module.exit_json(changed=True, written=not module.check_mode, entry=entry, path=params["path"])
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from ansible_collections.webops.encryption.plugins.module_utils import columns, 
 
 
 def _rotate_in_child(url, new, old, conn):
-    def progress(_table, _column, _rows):
+    def progress(_table, _column, _rows, _total):
         conn.send([child.pid for child in multiprocessing.active_children()])
     run("rotate", url, new, [old], workers=2, batch_size=10, progress=progress)
     conn.send("done")
@@ -104,7 +104,7 @@ def test_dropped_connection_mid_rotation(pg_url):
     before = webops_db.digest(pg_url, [old])
     calls = []
 
-    def progress(_table, _column, _rows):
+    def progress(_table, _column, _rows, _total):
         calls.append(1)
         if len(calls) == 4:
             with webops_db.Database(pg_url) as admin:
@@ -219,7 +219,7 @@ def test_a_row_the_app_changes_mid_batch_is_left_for_the_next_run(db_url):
     spec = columns.resolve("none", [{"table": "databases", "column": "password"}])
     calls = []
 
-    def progress(_table, _column, _rows):
+    def progress(_table, _column, _rows, _total):
         calls.append(1)
         if len(calls) == 1:
             # Batch 2 (ids 6-10) has been read and re-encrypted, not yet written: the app saves row 8.

@@ -138,13 +138,17 @@ class Site:
             return yaml.safe_load(self.vault.decrypt(handle.read()))
 
     # -- runs -------------------------------------------------------------------------------
-    def playbook(self, name, envs, extra=None, check=False, vault=True, verbosity=0, fault=None):
-        """Run a repository playbook against the given environments' inventories. ``fault``:
-        (task name, 'fail' or 'kill'), see fault_environ()."""
+    def playbook(self, name, envs, extra=None, check=False, vault=True, verbosity=0, fault=None, inventories=(),
+                 default_paths=False):
+        """Run a repository playbook against the given environments' inventories (and ``inventories``:
+        further -i paths). ``fault``: (task name, 'fail' or 'kill'), see fault_environ().
+        ``default_paths``: leave the controller audit log where the roles put it."""
         path = name if os.path.isabs(name) else os.path.join(REPO, "playbooks", name)
         argv = [PLAYBOOK_BIN, path]
         for env in envs:
             argv += ["-i", os.path.join(self.inventories, env, "hosts.yml")]
+        for inventory in inventories:
+            argv += ["-i", inventory]
         if vault:
             argv += ["--vault-password-file", self.password_file]
         if extra:
@@ -167,8 +171,8 @@ class Site:
         )
         if fault:
             environ.update(fault_environ(*fault))
-        extra_vars = {"webops_audit_controller_log": self.controller_log}
-        argv += ["-e", json.dumps(extra_vars)]
+        if not default_paths:
+            argv += ["-e", json.dumps({"webops_audit_controller_log": self.controller_log})]
         return subprocess.run(argv, cwd=self.root, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               universal_newlines=True, timeout=240, check=False)
 

@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "collect
 from ansible_collections.webops.encryption.plugins.module_utils import columns, db, engine, fernet  # noqa: E402
 
 
-def _progress(table, column, rows_done):
+def _progress(table, column, rows_done, _rows_total=None):
     """Called by the engine after each committed batch: lets the parent kill after batch N."""
     sys.stdout.write("BATCH %s.%s %d\n" % (table, column, rows_done))
     sys.stdout.flush()

@@ -40,3 +40,13 @@ def test_nothing_is_printed_when_an_extra_var_may_hold_a_secret_or_no_playbook_i
     assert command_line({"args": (), "inventory": ("i",)}) == ""
     # Names that merely contain the words are fine.
     assert command_line({"args": ("p.yml",), "extra_vars": ("webops_keep_env_backups=true",)}) != ""
+
+
+def test_another_playbook_is_named_in_the_form_the_operator_used():
+    for named, expected in (("webops.encryption.rotate_keys", "webops.encryption.rotate_secret_key"),
+                            ("playbooks/rotate_keys.yml", "playbooks/rotate_secret_key.yml"),
+                            ("/opt/c/rotate_keys.yaml", "/opt/c/rotate_secret_key.yml"),
+                            ("rotate_keys.yml", "rotate_secret_key.yml")):
+        argv = shlex.split(command_line({"args": (named,), "inventory": ("inv",), "extra_vars": ("env=prod",)},
+                                        playbook="rotate_secret_key"))
+        assert argv == ["ansible-playbook", expected, "-i", "inv", "-e", "env=prod"]

@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, webops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Progress of the database work: the engine's ``progress(table, column, done, total)`` callback,
+per-column elapsed time and rate for the results, and a small status file (counts only, 0600)
+the controller's action plugin reads while the module runs asynchronously."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import time
+
+# The status file is rewritten at most this often (and whenever a column finishes).
+WRITE_EVERY = 0.5
+
+
+def rate_and_eta(done, total, seconds):
+    """(rows per second, seconds left or None)."""
+    rate = done / seconds if seconds > 0 else 0.0
+    left = max(total - done, 0) if total is not None else None
+    eta = (left / rate) if rate > 0 and left is not None else None
+    return rate, eta
+
+
+def format_line(status):
+    """``<table>.<column>: <done>/<total> (<pct>%) <rate> rows/s, ETA <s>``."""
+    done, total = status["done"], status.get("total")
+    rate, eta = rate_and_eta(done, total, status.get("seconds", 0))
+    pct = (100.0 * done / total) if total else 100.0
+    return "%s.%s: %d/%s (%d%%) %d rows/s, ETA %s" % (
+        status["table"], status["column"], done, total if total is not None else "?", min(pct, 100),
+        rate, "%ds" % round(eta) if eta is not None else "?")
+
+
+class Progress:
+    """The callback handed to the engine. Each call accounts the time since the previous call to
+    that column (so a column's elapsed time is the wall time spent on it, scan and writes), and a
+    call whose ``done`` does not grow starts a new pass over the column (scan, then write)."""
+
+    def __init__(self, path=None, clock=time.time):
+        self.path = path
+        self.clock = clock
+        self.last = clock()
+        self.elapsed = {}
+        self.current = None
+        self.written = 0.0
+
+    def __call__(self, table, column, done, total):
+        now = self.clock()
+        name = (table, column)
+        self.elapsed[name] = self.elapsed.get(name, 0.0) + (now - self.last)
+        current = self.current
+        if current is None or current["name"] != name or done <= current["done"]:
+            current = self.current = {"name": name, "started": self.last}
+        current["done"] = done
+        self.last = now
+        if self.path and (now - self.written >= WRITE_EVERY or done >= (total or 0)):
+            self.written = now
+            self._write({"table": table, "column": column, "done": done, "total": total,
+                         "seconds": round(now - current["started"], 3), "updated": now})
+
+    def _write(self, status):
+        tmp = "%s.%d.tmp" % (self.path, os.getpid())
+        try:
+            directory = os.path.dirname(self.path)
+            if not os.path.isdir(directory):
+                os.makedirs(directory, 0o700)  # Ansible's remote temporary directory
+            if os.path.lexists(tmp):
+                os.remove(tmp)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump(status, handle)
+            os.rename(tmp, self.path)
+        except (IOError, OSError):
+            # Progress is a courtesy: it never fails the database work.
+            pass
+
+    def add_timings(self, columns):
+        """Give every column result its elapsed time and rate (rows per second)."""
+        for column in columns:
+            seconds = self.elapsed.get((column["table"], column["column"]), 0.0)
+            column["elapsed_seconds"] = round(seconds, 3)
+            column["rows_per_second"] = int(column.get("rows", 0) / seconds) if seconds > 0 else None
+        return columns
+
+    def close(self):
+        if self.path:
+            for path in (self.path, "%s.%d.tmp" % (self.path, os.getpid())):
+                try:
+                    os.remove(path)
+                except OSError:
+                    pass

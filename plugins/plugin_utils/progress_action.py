@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, webops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The action behind the database modules (fernet_encrypt, fernet_rotate, fernet_audit): while the
+module runs on the target, prints one progress line every ``webops_progress_interval`` seconds
+(default 5; 0 for none):
+
+    db1: core_webhook.secret: 150000/300000 (50%) 41250 rows/s, ETA 4s
+
+The module runs as any other (its arguments, which hold keys, travel the usual way and are never
+written to the target's disk); it keeps a status file of counts (no value, no key; 0600) in
+Ansible's remote temporary directory and removes it when it ends. A thread reads that file with
+one plain command per interval."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import secrets
+import shlex
+import threading
+import time
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.webops.encryption.plugins.module_utils.progress import format_line
+
+display = Display()
+
+DEFAULT_INTERVAL = 5.0
+
+
+class ProgressActionModule(ActionBase):
+
+    def _interval(self, task_vars):
+        value = task_vars.get("webops_progress_interval", DEFAULT_INTERVAL)
+        value = self._templar.template(value)
+        try:
+            return max(float(value), 0.0)
+        except (TypeError, ValueError):
+            raise AnsibleError("webops_progress_interval must be a number of seconds (0 for no progress lines), got %r" % (value,))
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ProgressActionModule, self).run(tmp, task_vars)
+        interval = self._interval(task_vars)
+        try:
+            if interval <= 0 or self._task.async_val:
+                result.update(self._execute_module(task_vars=task_vars))
+            else:
+                result.update(self._run_watched(task_vars, interval))
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        return result
+
+    def _run_watched(self, task_vars, interval):
+        remote_tmp = self._remote_expand_user(self.get_shell_option("remote_tmp", default="~/.ansible/tmp"))
+        path = self._connection._shell.join_path(remote_tmp, "webops-progress-%s.json" % secrets.token_hex(8))
+        args = dict(self._task.args, progress_file=path)
+        stop = threading.Event()
+        watcher = threading.Thread(target=self._watch, args=(stop, path, task_vars.get("inventory_hostname", ""), interval))
+        watcher.daemon = True
+        watcher.start()
+        try:
+            return self._execute_module(module_args=args, task_vars=task_vars)
+        finally:
+            stop.set()
+            watcher.join(interval + 30)
+
+    def _watch(self, stop, path, host, interval):
+        module = self._task.action.split(".")[-1]
+        begun = time.time()
+        seen = False
+        while not stop.wait(interval):
+            try:
+                out = self._low_level_execute_command("cat %s 2>/dev/null || true" % shlex.quote(path)).get("stdout", "")
+            except Exception as exc:  # pylint: disable=broad-except  # progress must never fail the task
+                display.vvv("webops progress: %s" % exc)
+                continue
+            if stop.is_set():
+                return
+            line = _line(host, to_text(out))
+            seen = seen or line is not None
+            stage = "finishing" if seen else "preparing"
+            display.display(line or "%s: %s: %s (%ds)" % (host, module, stage, time.time() - begun))
+
+
+def _line(host, progress_text):
+    """The progress line, or None before the first count and after the last (the file is gone)."""
+    try:
+        return "%s: %s" % (host, format_line(json.loads(progress_text)))
+    except (ValueError, KeyError, TypeError):
+        return None
