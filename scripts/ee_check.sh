@@ -9,6 +9,9 @@
 # collection from the tarball, the tarball in the context is this checkout's and ships
 # meta/execution-environment.yml, and `ansible-builder introspect` on the installed collection
 # yields the runtime Python requirements (no test tools, no ansible-core) and the bindep lines.
+# With --build it then builds the image from that context with podman, on a base image made
+# locally from Debian packages (ee/build_base.sh: no registry is reachable), and runs
+# ee/smoke.yml inside it: the collection's modules and their Python requirements work there.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -66,3 +69,23 @@ for package in libpq5 libssl3 gnupg; do
 done
 echo "ee: ansible-builder create made $context (Containerfile, _build/requirements.yml, the collection tarball);"
 echo "ee: the EE gets $(grep -Evc '^\s*(#|$)' "$WORK/pip.txt") Python and $(grep -Evc '^\s*(#|$)' "$WORK/bindep.txt") system requirement line(s) from the collection"
+
+[ "${1:-}" = --build ] || exit 0
+image=localhost/webops-ee:check
+base=localhost/webops-ee-base:trixie-2
+bash molecule/shared/setup_podman.sh
+WEBOPS_EE_BASE_IMAGE="$base" ee/build_base.sh
+echo "ee: ansible-builder build $image (base $base)"
+start=$SECONDS
+# --network=host: the build's pip and apt-get reach their registries the way the host does.
+ansible-builder build --file "$WORK/definition/execution-environment.yml" --context "$WORK/context" \
+    --container-runtime podman --tag "$image" -v 2 \
+    --build-arg EE_BASE_IMAGE="$base" --build-arg PKGMGR=/usr/local/bin/apt-pkgmgr \
+    --extra-build-cli-args=--network=host > "$WORK/build.log" 2>&1 || {
+    tail -n 60 "$WORK/build.log" >&2
+    fail "ansible-builder build (log: $WORK/build.log)"
+}
+echo "ee: built $image in $((SECONDS - start))s ($(podman image inspect --format '{{.Size}}' "$image" | awk '{printf "%d MB", $1 / 1e6}'))"
+podman run --rm --network none -v "$ROOT/ee/smoke.yml:/runner/smoke.yml:ro" "$image" \
+    ansible-playbook -i localhost, smoke.yml || fail "ee/smoke.yml inside $image"
+echo "ee: ee/smoke.yml passed inside $image"
