@@ -54,6 +54,7 @@ help:
 	@echo "make molecule      molecule test for every scenario (SCENARIOS='a b' for some)"
 	@echo "make build-check   build + install the tarball, render ansible-doc for every plugin"
 	@echo "make ee            ansible-builder create for the execution environment, check its context"
+	@echo "                   EE_BUILD=1 also builds the image with podman and runs ee/smoke.yml in it"
 	@echo "make matrix        sanity, unit, integration on each ansible-core in MATRIX ($(MATRIX)), in .venv-MINOR"
 	@echo "make benchmark     benchmarks/run.py (not part of make test)"
 	@echo "make demo | demo-clean   scripts/demo.sh"
@@ -100,8 +101,9 @@ molecule: venv deps-molecule
 build-check: venv deps-tools
 	scripts/build_check.sh
 
-ee: venv deps-tools
-	scripts/ee_check.sh
+# EE_BUILD=1 also builds the image (podman, a locally debootstrapped base) and runs a playbook in it.
+ee: venv deps-tools $(if $(EE_BUILD),deps-molecule)
+	scripts/ee_check.sh $(if $(EE_BUILD),--build)
 
 matrix: venv deps-sanity deps-db
 	scripts/matrix.sh $(MATRIX)

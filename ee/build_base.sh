@@ -4,16 +4,16 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # A base image for the execution environment where no container registry is reachable: Debian 13
-# (Python 3.13, which ansible-core 2.21 needs; python3-venv for the ensurepip ansible-builder runs)
-# from Debian packages, imported into podman as
-# localhost/webops-ee-base:trixie-2. ansible-builder's scripts install system packages with dnf;
+# (Python 3.13, which ansible-core 2.21 needs) from Debian packages, imported into podman as
+# localhost/webops-ee-base:trixie-3. Debian keeps pip away from its system Python, so the image
+# holds a venv, /opt/ee, first on PATH: build with --build-arg PYCMD=/opt/ee/bin/python3. ansible-builder's scripts install system packages with dnf;
 # the image carries /usr/local/bin/apt-pkgmgr, which speaks the two dnf commands they use
 # (install -y PACKAGE..., clean all) through apt-get: build with --build-arg PKGMGR=that path.
 # Skips the build when the image exists (WEBOPS_EE_BASE_REBUILD=1 rebuilds); bump the tag when
 # the package list changes.
 set -euo pipefail
 
-IMAGE="${WEBOPS_EE_BASE_IMAGE:-localhost/webops-ee-base:trixie-2}"
+IMAGE="${WEBOPS_EE_BASE_IMAGE:-localhost/webops-ee-base:trixie-3}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
 if podman image exists "$IMAGE" && [ "${WEBOPS_EE_BASE_REBUILD:-0}" != 1 ]; then
@@ -47,7 +47,9 @@ case "$command" in
 esac
 SH
 chmod 0755 "$rootfs/usr/local/bin/apt-pkgmgr"
+chroot "$rootfs" python3 -m venv /opt/ee
 rm -rf "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/var/lib/apt/lists/"*
 echo "ee-base: importing $IMAGE"
-tar -C "$rootfs" -c . | podman import --change 'CMD ["/bin/bash"]' - "$IMAGE" >/dev/null
+tar -C "$rootfs" -c . | podman import --change 'CMD ["/bin/bash"]' \
+    --change 'ENV PATH=/opt/ee/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - "$IMAGE" >/dev/null
 echo "ee-base: built $IMAGE"

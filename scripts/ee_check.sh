@@ -72,7 +72,7 @@ echo "ee: the EE gets $(grep -Evc '^\s*(#|$)' "$WORK/pip.txt") Python and $(grep
 
 [ "${1:-}" = --build ] || exit 0
 image=localhost/webops-ee:check
-base=localhost/webops-ee-base:trixie-2
+base=localhost/webops-ee-base:trixie-3
 bash molecule/shared/setup_podman.sh
 WEBOPS_EE_BASE_IMAGE="$base" ee/build_base.sh
 echo "ee: ansible-builder build $image (base $base)"
@@ -80,7 +80,7 @@ start=$SECONDS
 # --network=host: the build's pip and apt-get reach their registries the way the host does.
 ansible-builder build --file "$WORK/definition/execution-environment.yml" --context "$WORK/context" \
     --container-runtime podman --tag "$image" -v 2 \
-    --build-arg EE_BASE_IMAGE="$base" --build-arg PKGMGR=/usr/local/bin/apt-pkgmgr \
+    --build-arg EE_BASE_IMAGE="$base" --build-arg PKGMGR=/usr/local/bin/apt-pkgmgr --build-arg PYCMD=/opt/ee/bin/python3 \
     --extra-build-cli-args=--network=host > "$WORK/build.log" 2>&1 || {
     tail -n 60 "$WORK/build.log" >&2
     fail "ansible-builder build (log: $WORK/build.log)"

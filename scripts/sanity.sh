@@ -30,9 +30,11 @@ pip_version="$("$VENV/bin/python" -c 'import types
 from ansible_test._internal.python_requirements import get_venv_packages
 print(get_venv_packages(types.SimpleNamespace(version="'"$PY_VERSION"'"))["pip"])')"
 get_pip="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
-if [ ! -s "$get_pip" ]; then
+# Replaced atomically when it differs: the matrix runs several sanity stages at once.
+if ! cmp -s scripts/ansible_test_get_pip.py "$get_pip"; then
     mkdir -p "$(dirname "$get_pip")"
-    cp scripts/ansible_test_get_pip.py "$get_pip"
+    cp scripts/ansible_test_get_pip.py "$get_pip.$$"
+    mv -f "$get_pip.$$" "$get_pip"
 fi
 
 # A fresh copy each time: files deleted from the work tree must not linger.
