@@ -5,7 +5,7 @@
 #
 # A base image for the execution environment where no container registry is reachable: Debian 13
 # (Python 3.13, which ansible-core 2.21 needs) from Debian packages, imported into podman as
-# localhost/webops-ee-base:trixie-3. Debian keeps pip away from its system Python, so the image
+# localhost/webops-ee-base:trixie-4. Debian keeps pip away from its system Python, so the image
 # holds a venv, /opt/ee, first on PATH: build with --build-arg PYCMD=/opt/ee/bin/python3. ansible-builder's scripts install system packages with dnf;
 # the image carries /usr/local/bin/apt-pkgmgr, which speaks the two dnf commands they use
 # (install -y PACKAGE..., clean all) through apt-get: build with --build-arg PKGMGR=that path.
@@ -13,7 +13,7 @@
 # the package list changes.
 set -euo pipefail
 
-IMAGE="${WEBOPS_EE_BASE_IMAGE:-localhost/webops-ee-base:trixie-3}"
+IMAGE="${WEBOPS_EE_BASE_IMAGE:-localhost/webops-ee-base:trixie-4}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
 if podman image exists "$IMAGE" && [ "${WEBOPS_EE_BASE_REBUILD:-0}" != 1 ]; then
@@ -48,8 +48,11 @@ esac
 SH
 chmod 0755 "$rootfs/usr/local/bin/apt-pkgmgr"
 chroot "$rootfs" python3 -m venv /opt/ee
+# The build's pip and apt-get trust what this host trusts (a CI network may intercept TLS).
+cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
 rm -rf "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/var/lib/apt/lists/"*
 echo "ee-base: importing $IMAGE"
 tar -C "$rootfs" -c . | podman import --change 'CMD ["/bin/bash"]' \
-    --change 'ENV PATH=/opt/ee/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - "$IMAGE" >/dev/null
+    --change 'ENV PATH=/opt/ee/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt' - "$IMAGE" >/dev/null
 echo "ee-base: built $IMAGE"

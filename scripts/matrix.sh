@@ -26,7 +26,7 @@ one_version() {
     # With VENV still naming the main venv (ci_deps takes ansible.posix from it).
     scripts/ci_deps.sh matrix "$minor" || return 1
     export VENV="$ROOT/.venv-$minor"
-    echo "matrix: $("$VENV/bin/ansible" --version | head -n 1) on $("$VENV/bin/python" -V)"
+    echo "matrix: ansible-core $("$VENV/bin/python" -c 'from ansible.release import __version__; print(__version__)') on $("$VENV/bin/python" -V)"
     step() {
         [ "$status" -eq 0 ] || [ -n "${KEEP_GOING:-}" ] || return 0
         scripts/ci_stage.sh "$@" || status=1
