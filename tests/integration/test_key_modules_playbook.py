@@ -34,6 +34,9 @@ pytestmark = [pytest.mark.playbook, pytest.mark.slow]
 NOBODY = 65534
 SYSTEM_PYTHON = "/usr/bin/python3"
 
+BACKUP_NAME = re.compile(r"^\.env\.\d+\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d~$")
+DB_PASSWORD = "db-pass-%s" % base64.b32encode(os.urandom(10)).decode("ascii")
+
 
 def controller_runs_as_nobody():
     """Whether nobody can start this venv's Python (the controller side of the run below).
@@ -44,8 +47,6 @@ def controller_runs_as_nobody():
         return False
     argv = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups", sys.executable, "-c", "import ansible"]
     return subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/", check=False).returncode == 0
-BACKUP_NAME = re.compile(r"^\.env\.\d+\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d~$")
-DB_PASSWORD = "db-pass-%s" % base64.b32encode(os.urandom(10)).decode("ascii")
 
 
 def fp(key_text):
