@@ -19,7 +19,7 @@ cd "$ROOT" || exit 1
 # than the same step of the main run.
 LIMIT_SANITY="${LIMIT_SANITY:-15}"
 LIMIT_UNIT="${LIMIT_UNIT:-5}"
-LIMIT_INTEGRATION="${LIMIT_INTEGRATION:-25}"
+LIMIT_INTEGRATION="${LIMIT_INTEGRATION:-30}"
 
 one_version() {
     local minor="$1" status=0
