@@ -1,6 +1,8 @@
 # webops.encryption — developer and CI entry points. `make test` is THE test command.
-# Every target installs what it needs itself: the .venv from requirements.txt and, when run
-# as root on Debian, the missing Debian packages (`apt-get update` at most once per checkout).
+# Every target installs what it needs itself: the .venv (the runtime from requirements.txt for
+# `make demo`, plus the test tools from tests/requirements-tools.txt for everything else), the
+# .venv-MINOR of the ansible-core matrix, and, when run as root on Debian, the missing Debian
+# packages (`apt-get update` at most once per checkout).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -31,25 +33,39 @@ LIMIT_INTEGRATION := 15
 LIMIT_HARDENING := 10
 LIMIT_MOLECULE := 25
 LIMIT_BUILD := 4
+LIMIT_EE := 10
 
-.PHONY: help venv deps-tools deps-sanity deps-db deps-hardening deps-molecule deps-all \
+# `make test` builds the execution environment image too (TEST_EE_BUILD= skips the build).
+TEST_EE_BUILD ?= 1
+
+# ansible-core minors tested besides the one in .venv (2.19, pinned by the `ansible` bundle that
+# Molecule needs): sanity, unit and integration each, in .venv-MINOR, side by side.
+MATRIX ?= 2.20 2.21
+
+.PHONY: help venv venv-runtime matrix ee deps-tools deps-sanity deps-db deps-hardening deps-molecule deps-all \
 	lint sanity unit integration hardening molecule build-check \
 	test test-stages benchmark demo demo-clean clean
 
 help:
-	@echo "make test          lint, sanity, unit, integration, hardening, molecule, build-check (what CI runs)"
-	@echo "                   KEEP_GOING=1 runs every stage even after a failure"
-	@echo "make venv          create/update .venv from requirements.txt"
+	@echo "make test          lint, sanity, unit, integration, hardening, molecule, build-check, ee (with the"
+	@echo "                   image build), matrix: what CI runs; KEEP_GOING=1 runs every stage even after a failure"
+	@echo "make venv          create/update .venv with the runtime and every test tool (tests/requirements-tools.txt)"
+	@echo "make venv-runtime  create/update .venv with the runtime only (requirements.txt)"
 	@echo "make lint          ansible-lint (production profile) + antsibull-changelog lint"
 	@echo "make sanity        ansible-test sanity on a copy of the work tree (no ignore files)"
 	@echo "make unit | integration | hardening   one pytest suite (PYTEST_ARGS='-x -k name' to narrow)"
 	@echo "make molecule      molecule test for every scenario (SCENARIOS='a b' for some)"
 	@echo "make build-check   build + install the tarball, render ansible-doc for every plugin"
+	@echo "make ee            ansible-builder create for the execution environment, check its context"
+	@echo "                   EE_BUILD=1 also builds the image with podman and runs ee/smoke.yml in it"
+	@echo "make matrix        sanity, unit, integration on each ansible-core in MATRIX ($(MATRIX)), in .venv-MINOR"
 	@echo "make benchmark     benchmarks/run.py (not part of make test)"
 	@echo "make demo | demo-clean   scripts/demo.sh"
 
 venv:
-	@$(DEPS) venv
+	@$(DEPS) venv tests/requirements-tools.txt
+venv-runtime:
+	@$(DEPS) venv requirements.txt
 
 deps-tools:
 	@$(DEPS) apt $(APT_TOOLS)
@@ -95,6 +111,13 @@ LIMIT_DOCS := 6
 docs:
 	scripts/build_docs.sh
 
+# EE_BUILD=1 also builds the image (podman, a locally debootstrapped base) and runs a playbook in it.
+ee: venv deps-tools $(if $(EE_BUILD),deps-molecule)
+	scripts/ee_check.sh $(if $(EE_BUILD),--build)
+
+matrix: venv deps-sanity deps-db
+	scripts/matrix.sh $(MATRIX)
+
 # The stages run one after the other in this order, whatever -j says; the first failure stops
 # the run unless KEEP_GOING=1. The closing summary (the line CI reads) is printed either way.
 continue = $(if $(KEEP_GOING),|| echo $(1) >> .tmp/reports/failed-stages)
@@ -114,17 +137,20 @@ test-stages: venv deps-all
 	$(STAGE) molecule $(LIMIT_MOLECULE) $(MAKE) --no-print-directory molecule $(call continue,molecule)
 	$(STAGE) build-check $(LIMIT_BUILD) $(MAKE) --no-print-directory build-check $(call continue,build-check)
 	$(STAGE) docs $(LIMIT_DOCS) $(MAKE) --no-print-directory docs $(call continue,docs)
+
+	$(STAGE) ee $(LIMIT_EE) $(MAKE) --no-print-directory ee EE_BUILD=$(TEST_EE_BUILD) $(call continue,ee)
+	$(MAKE) --no-print-directory matrix $(call continue,matrix)
 	@test ! -s .tmp/reports/failed-stages
 
 benchmark: venv deps-db
 	@test -f benchmarks/run.py || { echo "make benchmark: benchmarks/run.py is not there yet" >&2; exit 1; }
 	python benchmarks/run.py $(BENCHMARK_ARGS)
 
-demo: venv
+demo: venv-runtime
 	@test -f scripts/demo.sh || { echo "make demo: scripts/demo.sh is not there yet" >&2; exit 1; }
 	bash scripts/demo.sh
 
-demo-clean: venv
+demo-clean:
 	@test -f scripts/demo.sh || { echo "make demo-clean: scripts/demo.sh is not there yet" >&2; exit 1; }
 	bash scripts/demo.sh clean
 

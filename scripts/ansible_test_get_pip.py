@@ -12,6 +12,7 @@ install what ansible-test asked for from PyPI. scripts/sanity.sh copies it into
 
 from __future__ import annotations
 
+import contextlib
 import ensurepip
 import os
 import runpy
@@ -21,18 +22,26 @@ import sys
 GET_PIP_OPTIONS = ('--no-setuptools', '--no-wheel')
 
 
-def bundled_pip_wheel() -> str:
+@contextlib.contextmanager
+def bundled_pip_wheel():
     """Path of the pip wheel this CPython ships for ensurepip (Debian keeps it in /usr/share/python-wheels)."""
-    package = ensurepip._get_packages()['pip']  # pylint: disable=protected-access
+    # pylint: disable=protected-access
+    if hasattr(ensurepip, '_get_pip_whl_path_ctx'):  # Python 3.12 and later
+        with ensurepip._get_pip_whl_path_ctx() as path:
+            yield str(path)
+        return
+    package = ensurepip._get_packages()['pip']
     if package.wheel_path:
-        return package.wheel_path
-    return os.path.join(os.path.dirname(ensurepip.__file__), '_bundled', package.wheel_name)
+        yield package.wheel_path
+    else:
+        yield os.path.join(os.path.dirname(ensurepip.__file__), '_bundled', package.wheel_name)
 
 
 def main() -> None:
-    sys.path.insert(0, bundled_pip_wheel())
-    sys.argv = ['pip', 'install'] + [arg for arg in sys.argv[1:] if arg not in GET_PIP_OPTIONS]
-    runpy.run_module('pip', run_name='__main__', alter_sys=True)
+    with bundled_pip_wheel() as wheel:
+        sys.path.insert(0, wheel)
+        sys.argv = ['pip', 'install'] + [arg for arg in sys.argv[1:] if arg not in GET_PIP_OPTIONS]
+        runpy.run_module('pip', run_name='__main__', alter_sys=True)
 
 
 if __name__ == '__main__':

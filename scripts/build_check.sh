@@ -11,27 +11,26 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
-DIST="$ROOT/.tmp/dist"
-SRC="$ROOT/.tmp/build/ansible_collections/webops/encryption"
 export PATH="$VENV/bin:$PATH"
 
 cd "$ROOT"
-# Build from the files a commit would hold (tracked + new, not ignored); the collections/
-# link to the checkout root only serves development and would be a loop in the tarball.
-rm -rf "$SRC" "$DIST"
-mkdir -p "$SRC" "$DIST"
-git ls-files -co --exclude-standard -z | grep -zv '^collections/' | sort -zu > "$ROOT/.tmp/build-files"
-rsync -a --from0 --files-from="$ROOT/.tmp/build-files" --ignore-missing-args ./ "$SRC/"
+tarball="$(scripts/build_tarball.sh "$ROOT/.tmp/dist" | tail -n 1)"
 
-ansible-galaxy collection build --output-path "$DIST" "$SRC"
-tarball="$(ls "$DIST"/webops-encryption-*.tar.gz)"
-
+tar -tzf "$tarball" > "$ROOT/.tmp/dist/contents"
 # Development-only material must never ship (see galaxy.yml build_ignore).
-if unwanted="$(tar -tzf "$tarball" | grep -E '^(\.venv|\.tmp|\.git|\.ci|collections|molecule|benchmarks|tests/(unit|integration|hardening|output))(/|$)|\.(sqlite3|db|log|tar\.gz)$')"; then
+if unwanted="$(grep -E '^(\.venv[^/]*|\.tmp|\.git|\.ci|collections|molecule|benchmarks|ee|tests/(unit|integration|hardening|output|requirements[^/]*\.txt))(/|$)|\.(sqlite3|db|log|tar\.gz)$' "$ROOT/.tmp/dist/contents")"; then
     echo "build-check: the tarball holds files that must not ship (add them to build_ignore in galaxy.yml):" >&2
     echo "$unwanted" >&2
     exit 1
 fi
+
+# What ansible-builder reads from the installed collection must ship.
+for wanted in meta/execution-environment.yml requirements.txt bindep.txt; do
+    grep -qx "$wanted" "$ROOT/.tmp/dist/contents" || {
+        echo "build-check: the tarball lacks $wanted (execution environments need it; see galaxy.yml build_ignore)" >&2
+        exit 1
+    }
+done
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/webops-build-check.XXXXXX")"
 trap 'rm -rf "$work"' EXIT

@@ -31,6 +31,6 @@ elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] || [ "$SECONDS" -ge $((start + minut
 else
     outcome="failed (exit status $rc)"
 fi
-printf '%-12s %-55s %5ss\n' "$name" "$outcome" "$elapsed" >> "$ROOT/.tmp/reports/stages.txt"
+printf '%-18s %-55s %5ss\n' "$name" "$outcome" "$elapsed" >> "$ROOT/.tmp/reports/stages.txt"
 echo "=== $name: $outcome in ${elapsed}s"
 exit "$rc"

@@ -22,8 +22,8 @@ if [[ "${1:-}" == "clean" ]]; then
 fi
 
 if [[ ! -x "$VENV/bin/ansible-playbook" ]]; then
-    echo "demo: creating the virtualenv (make venv)"
-    make -C "$ROOT" venv
+    echo "demo: creating the virtualenv (make venv-runtime: the runtime requirements only)"
+    make -C "$ROOT" venv-runtime
 fi
 
 umask 077

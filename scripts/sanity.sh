@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # Runs `ansible-test sanity` on a copy of the working tree laid out as
-# .tmp/ansible_collections/webops/encryption (ansible-test needs that path).
+# .tmp/sanity/VENV_NAME/ansible_collections/webops/encryption (ansible-test needs that path).
 # The copy holds tracked AND untracked-but-not-ignored files, so new files are
 # checked before they are committed; the collections/ symlink loop is left out.
 # Extra arguments go to ansible-test, e.g. `scripts/sanity.sh --test pep8`.
@@ -12,8 +12,11 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
-PY_VERSION="${SANITY_PYTHON:-3.11}"
-DEST="$ROOT/.tmp/ansible_collections/webops/encryption"
+# The controller Python of the venv's ansible-core (3.11 in .venv, 3.12+ in .venv-2.20 and later).
+PY_VERSION="${SANITY_PYTHON:-$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')}"
+# One copy per venv: the ansible-core matrix runs sanity for several versions at once.
+WORK="$ROOT/.tmp/sanity/$(basename "$VENV")"
+DEST="$WORK/ansible_collections/webops/encryption"
 
 cd "$ROOT"
 if ls tests/sanity/ignore-*.txt >/dev/null 2>&1; then
@@ -27,23 +30,25 @@ pip_version="$("$VENV/bin/python" -c 'import types
 from ansible_test._internal.python_requirements import get_venv_packages
 print(get_venv_packages(types.SimpleNamespace(version="'"$PY_VERSION"'"))["pip"])')"
 get_pip="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
-if [ ! -s "$get_pip" ]; then
+# Replaced atomically when it differs: the matrix runs several sanity stages at once.
+if ! cmp -s scripts/ansible_test_get_pip.py "$get_pip"; then
     mkdir -p "$(dirname "$get_pip")"
-    cp scripts/ansible_test_get_pip.py "$get_pip"
+    cp scripts/ansible_test_get_pip.py "$get_pip.$$"
+    mv -f "$get_pip.$$" "$get_pip"
 fi
 
 # A fresh copy each time: files deleted from the work tree must not linger.
 rm -rf "$DEST"
 mkdir -p "$DEST"
-git ls-files -co --exclude-standard -z | grep -zv '^collections/' | sort -zu > "$ROOT/.tmp/sanity-files"
+git ls-files -co --exclude-standard -z | grep -zv '^collections/' | sort -zu > "$WORK/files"
 # --ignore-missing-args: files deleted from the work tree but still in the index.
-rsync -a --from0 --files-from="$ROOT/.tmp/sanity-files" --ignore-missing-args ./ "$DEST/"
+rsync -a --from0 --files-from="$WORK/files" --ignore-missing-args ./ "$DEST/"
 # A private git repo makes ansible-test list exactly the copied files (untracked = "others").
 git -C "$DEST" init -q
 
 cd "$DEST"
 export PATH="$VENV/bin:$PATH"
-echo "sanity: ansible-test sanity --python $PY_VERSION in $DEST ($(tr -cd '\0' < "$ROOT/.tmp/sanity-files" | wc -c) files)"
+echo "sanity: ansible-test sanity --python $PY_VERSION in $DEST ($(tr -cd '\0' < "$WORK/files" | wc -c) files)"
 status=0
 ansible-test sanity --python "$PY_VERSION" --color no "$@" || status=$?
 

@@ -143,8 +143,9 @@ def key_material_at(value, where="entry", depth=0):
 
 def append_line(path, line, mode=0o600):
     directory = os.path.dirname(path)
-    if directory and not os.path.isdir(directory):
-        os.makedirs(directory, 0o700)
+    if directory:
+        # exist_ok: forks for hosts that share this machine may create it at the same moment.
+        os.makedirs(directory, 0o700, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
     try:
         if os.fstat(fd).st_mode & 0o777 != mode:
