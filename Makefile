@@ -137,7 +137,6 @@ test-stages: venv deps-all
 	$(STAGE) molecule $(LIMIT_MOLECULE) $(MAKE) --no-print-directory molecule $(call continue,molecule)
 	$(STAGE) build-check $(LIMIT_BUILD) $(MAKE) --no-print-directory build-check $(call continue,build-check)
 	$(STAGE) docs $(LIMIT_DOCS) $(MAKE) --no-print-directory docs $(call continue,docs)
-
 	$(STAGE) ee $(LIMIT_EE) $(MAKE) --no-print-directory ee EE_BUILD=$(TEST_EE_BUILD) $(call continue,ee)
 	$(MAKE) --no-print-directory matrix $(call continue,matrix)
 	@test ! -s .tmp/reports/failed-stages
