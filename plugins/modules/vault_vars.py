@@ -153,7 +153,7 @@ names:
   type: list
   elements: str
   returned: always
-keys:
+by_key:
   description: Each variable holding a Fernet key, by name.
   type: dict
   returned: always
