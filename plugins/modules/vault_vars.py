@@ -106,7 +106,7 @@ attributes:
     support: full
     description: Controller only.
 notes:
-  - Without any O(set), O(remove) or O(promote) the task only reads and reports (RV(keys), RV(history)).
+  - Without any O(set), O(remove) or O(promote) the task only reads and reports (RV(by_key), RV(history)).
 seealso:
   - name: Ansible Vault
     description: Encrypting content with Ansible Vault.
