@@ -296,7 +296,7 @@ class ActionModule(ActionBase):
             if editing or args["unreadable"] != "report":
                 raise
             return dict(changed=False, path=path, exists=os.path.exists(path), readable=False, msg=str(exc),
-                        names=[], keys={}, history=[], in_use=[], verified=False)
+                        names=[], by_key={}, history=[], in_use=[], verified=False)
         exists = data is not None
         if not exists:
             data = {}
@@ -339,7 +339,7 @@ class ActionModule(ActionBase):
             exists=exists or (changed and not self._task.check_mode),
             readable=True,
             names=sorted(after),
-            keys=keys,
+            by_key=keys,
             history=history,
             in_use=in_use,
             verified=bool(editing and changed and not self._task.check_mode),

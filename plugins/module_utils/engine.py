@@ -1121,10 +1121,10 @@ def audit(db, specs, keys, batch_size=DEFAULT_BATCH_SIZE, secret_keyring=None, p
                     if len(unknown_ids) < MAX_IDS and (not unknown_ids or unknown_ids[-1] != pk):
                         unknown_ids.append(pk)
         result = _column_result(spec, counts, AUDIT_COUNTS)
-        result.update(keyed_by=spec.keyed_by, keys=by_key, unknown_ids=unknown_ids)
+        result.update(keyed_by=spec.keyed_by, by_key=by_key, unknown_ids=unknown_ids)
         columns.append(result)
     totals = _totals(columns, AUDIT_COUNTS)
-    totals["keys"] = dict((name, sum(c["keys"].get(name, 0) for c in columns)) for name, _key in named)
+    totals["by_key"] = dict((name, sum(c["by_key"].get(name, 0) for c in columns)) for name, _key in named)
     result = {"changed": False, "columns": columns, "totals": totals,
               "fingerprints": dict((name, key.fingerprint) for name, key in named)}
     if secret_keyring is not None:
@@ -1156,7 +1156,7 @@ def _audit_secret_key_column(db, spec, secret_keyring, batch_size):
                 if len(unknown_ids) < MAX_IDS:
                     unknown_ids.append(_plain_id(pk))
     result = _column_result(spec, counts, AUDIT_COUNTS)
-    result.update(keyed_by=spec.keyed_by, keys={}, secret_keys=by_key, unknown_ids=unknown_ids)
+    result.update(keyed_by=spec.keyed_by, by_key={}, secret_keys=by_key, unknown_ids=unknown_ids)
     return result
 
 

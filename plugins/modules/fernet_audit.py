@@ -119,7 +119,7 @@ columns:
     total:
       description: Values seen.
       type: int
-    keys:
+    by_key:
       description: For each name of O(keys), how many values it opens.
       type: dict
     plaintext:
@@ -144,13 +144,13 @@ columns:
       type: dict
       returned: with O(new_secret_key)
   sample:
-    - {table: core_webhook, column: secret, keyed_by: ENCRYPTION_KEY, rows: 3, total: 3, keys: {current: 2, old: 1},
+    - {table: core_webhook, column: secret, keyed_by: ENCRYPTION_KEY, rows: 3, total: 3, by_key: {current: 2, old: 1},
        plaintext: 0, empty: 0, unknown: 0, unknown_ids: [], unverified: 0}
 totals:
-  description: The counts of RV(columns) summed (C(keys) per name), and C(columns), the number of columns.
+  description: The counts of RV(columns) summed (C(by_key) per name), and C(columns), the number of columns.
   returned: always
   type: dict
-  sample: {columns: 11, rows: 120, total: 140, keys: {current: 131, old: 0}, plaintext: 2, empty: 7, unknown: 0,
+  sample: {columns: 11, rows: 120, total: 140, by_key: {current: 131, old: 0}, plaintext: 2, empty: 7, unknown: 0,
            unverified: 2}
 fingerprints:
   description: The fingerprint of each key of O(keys), by name.
@@ -224,7 +224,7 @@ def main():
                 problems.append("%s configuration values are still under SECRET_KEY %s (%s)"
                                 % (still, name, result["secret_key_fingerprints"][name]))
     for name in params["fail_on_keys"]:
-        still = result["totals"]["keys"][name]
+        still = result["totals"]["by_key"][name]
         if still:
             problems.append("%s values are still under %s (%s)" % (still, name, result["fingerprints"][name]))
     if params["fail_on_unknown"] and result["totals"]["unknown"]:

@@ -106,7 +106,7 @@ attributes:
     support: full
     description: Controller only.
 notes:
-  - Without any O(set), O(remove) or O(promote) the task only reads and reports (RV(keys), RV(history)).
+  - Without any O(set), O(remove) or O(promote) the task only reads and reports (RV(by_key), RV(history)).
 seealso:
   - name: Ansible Vault
     description: Encrypting content with Ansible Vault.
@@ -153,7 +153,7 @@ names:
   type: list
   elements: str
   returned: always
-keys:
+by_key:
   description: Each variable holding a Fernet key, by name.
   type: dict
   returned: always

@@ -61,8 +61,8 @@ def test_modules_end_to_end(db_url, tmp_path):
     assert again["totals"]["already_encrypted"] == done["totals"]["already_encrypted"] + 4
 
     audit_before = results["audit before"]
-    assert audit_before["totals"]["keys"]["current"] == 0 and not audit_before["changed"]
-    assert audit_before["totals"]["keys"]["old"] == again["totals"]["already_encrypted"]
+    assert audit_before["totals"]["by_key"]["current"] == 0 and not audit_before["changed"]
+    assert audit_before["totals"]["by_key"]["old"] == again["totals"]["already_encrypted"]
     assert audit_before["totals"]["unknown"] == 4
 
     refused = results["rotate refuses unknown tokens"]
@@ -73,11 +73,11 @@ def test_modules_end_to_end(db_url, tmp_path):
     assert plan["changed"] and done["changed"] and not again["changed"]
     for field in ("total", "rotated", "already_current", "plaintext", "empty", "unknown", "rows_written"):
         assert plan["totals"][field] == done["totals"][field], field
-    assert done["totals"]["rotated"] == audit_before["totals"]["keys"]["old"]
+    assert done["totals"]["rotated"] == audit_before["totals"]["by_key"]["old"]
     assert again["totals"]["already_current"] == done["totals"]["rotated"]
     assert done["new_key_fingerprint"] == results["audit after"]["fingerprints"]["current"]
     after = results["audit after"]
-    assert after["totals"]["keys"] == {"current": done["totals"]["rotated"], "old": 0} and after["totals"]["unknown"] == 4
+    assert after["totals"]["by_key"] == {"current": done["totals"]["rotated"], "old": 0} and after["totals"]["unknown"] == 4
 
     report, plan = results["recover report"], results["recover plan"]
     recovered, again = results["recover"], results["recover again"]
@@ -123,5 +123,5 @@ def test_module_errors_are_clear_and_write_nothing(pg_url, tmp_path):
     assert "cannot connect" in results["bad password"]["msg"] and bad_password not in proc.stdout
     assert results["no key"]["msg"] == "ENCRYPTION_KEY not configured: give keys or ENCRYPTION_KEY in env_file"
     assert "fail_on_keys names old" in results["unknown key name"]["msg"]
-    assert results["old data left"]["totals"]["keys"]["old"] == 0 and not results["old data left"].get("failed")
+    assert results["old data left"]["totals"]["by_key"]["old"] == 0 and not results["old data left"].get("failed")
     assert old not in proc.stdout + proc.stderr

@@ -94,7 +94,7 @@ def test_sigkill_mid_rotation_then_rerun_finishes(db_url):
     assert webops_db.not_under(db_url, new) == []
     assert webops_db.digest(db_url, [new], include_unknown=False) == before
     audit = run("audit", db_url, {"current": new, "old": old})
-    assert audit["totals"]["keys"]["old"] == 0
+    assert audit["totals"]["by_key"]["old"] == 0
     assert not _rerun(db_url, new, old)["changed"]
 
 

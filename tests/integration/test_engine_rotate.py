@@ -48,7 +48,7 @@ def test_rotate_every_column_keeps_every_plaintext(db_url):
         "automation_data_source_credentials.credentials"]["rows"]  # several tokens per JSON row
 
     audit = run("audit", db_url, {"current": new, "old": old})
-    assert audit["totals"]["keys"] == {"current": done["totals"]["rotated"], "old": 0}
+    assert audit["totals"]["by_key"] == {"current": done["totals"]["rotated"], "old": 0}
     assert audit["totals"]["unknown"] == 0
     config = by_column(audit)["core_configuration.value"]
     assert config["keyed_by"] == "SECRET_KEY" and config["unverified"] == 2

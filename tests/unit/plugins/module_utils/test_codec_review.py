@@ -99,7 +99,7 @@ def test_recover_never_clears_a_value_the_app_reads(tmp_path):
         result = engine.purge_unreadable(adapter, [SPEC], NEW, str(tmp_path / "export.jsonl"))
         audit = engine.audit(adapter, [SPEC], {"current": NEW})
     assert result["totals"]["readable"] == len(odd) and result["totals"]["cleared"] == 0
-    assert audit["totals"]["keys"]["current"] == len(odd) and audit["totals"]["plaintext"] == 0
+    assert audit["totals"]["by_key"]["current"] == len(odd) and audit["totals"]["plaintext"] == 0
     assert _stored(url) == odd
 
 
