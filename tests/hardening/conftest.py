@@ -6,7 +6,7 @@
 Each test records what it did *before* it asserts, so a failing test still shows
 up in the figures (a fault injected but not survived, an input not rejected cleanly,
 a leak found). The table is printed in the terminal summary and the latest figures
-are written to /tmp/readme-hardening.md for the README.
+are written to /tmp/hardening-report.md, the figures the contributor guide quotes.
 """
 
 import datetime
@@ -21,7 +21,7 @@ _SUPPORT = os.path.join(os.path.dirname(_HERE), "support")
 if _SUPPORT not in sys.path:
     sys.path.insert(0, _SUPPORT)
 
-REPORT_PATH = os.environ.get("HARDENING_REPORT", "/tmp/readme-hardening.md")
+REPORT_PATH = os.environ.get("HARDENING_REPORT", "/tmp/hardening-report.md")
 
 
 class Tally:

@@ -22,6 +22,9 @@ import webops_db
 from custody_env import Site, assert_no_secret
 
 ENV = "itest"
+# The hosts' SECRET_KEY as decouple reads it (quotes stripped): the configuration values are seeded
+# under it, as the application would have written them.
+HOSTS_SECRET_KEY = "django-insecure-kept as is"
 # Settings the roles do not manage: they must come through every run byte for byte.
 OTHER_SETTINGS = (
     "# WebOps settings written by hand\n"
@@ -48,7 +51,8 @@ class Environment(Site):
             yaml.safe_dump(settings, handle)
         self.first_key = Fernet.generate_key().decode()
         webops_db.create_schema(database_url, narrow=narrow)
-        webops_db.seed(database_url, self.first_key, users=users, legacy_plaintext=legacy_plaintext, unknown=unknown)
+        webops_db.seed(database_url, self.first_key, users=users, legacy_plaintext=legacy_plaintext, unknown=unknown,
+                       secret_key=HOSTS_SECRET_KEY)
         self.digest = webops_db.digest(database_url, [self.first_key], include_unknown=True)
         for host in self.hosts:
             path = self.env_file(ENV, host)
