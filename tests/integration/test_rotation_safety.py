@@ -18,7 +18,7 @@ import re
 import webops_db
 from custody_env import assert_no_secret
 from engine_ansible import run_tasks
-from playbooks_site import ENV, Environment, fingerprint, step_of
+from playbooks_site import ENV, HOSTS_SECRET_KEY, Environment, fingerprint, step_of
 
 USERS = 12
 NARROW = "core_two_factor_auth.secret is varchar(32) but the tokens it would receive need 140 characters"
@@ -143,7 +143,7 @@ def test_rotation_widens_and_no_retired_key_is_left_on_the_host(tmp_path, pg_url
     # Rotation 2 after a compromise: every .env backup goes, whatever webops_keep_env_backups says.
     result = site.run("rotate_keys.yml", reason="compromise", webops_keep_env_backups=True)
     assert result.returncode == 0, result.stdout[-4000:]
-    third = site.assert_rotated_to_current()
+    third = site.assert_rotated_to_current(secret_key_rotated=True)
     assert [entry["key"] for entry in site.vault_data()["webops_encryption_key_history"]] == [site.first_key, second]
 
     # No retired key, in any encoding, in anything on the hosts, their backups or the logs.
@@ -157,6 +157,8 @@ def test_rotation_widens_and_no_retired_key_is_left_on_the_host(tmp_path, pg_url
                     text = handle.read().decode("latin-1")
                 for key in retired:
                     assert_no_secret(text, _key_forms(key))
+                # The compromise replaced SECRET_KEY too: the retired one is nowhere either.
+                assert_no_secret(text, [HOSTS_SECRET_KEY])
                 searched += 1
     assert searched >= 4
     assert third in open(site.env_file(ENV, host)).read()

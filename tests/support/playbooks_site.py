@@ -105,8 +105,9 @@ class Environment(Site):
         keys = self.all_keys()
         assert webops_db.digest(self.database_url, keys, include_unknown=False) == self.digest
 
-    def assert_rotated_to_current(self):
-        """The finished state: one key everywhere, every value under it, nothing lost."""
+    def assert_rotated_to_current(self, secret_key_rotated=False):
+        """The finished state: one key everywhere, every value under it, nothing lost.
+        ``secret_key_rotated``: SECRET_KEY is the vault's new one; every other setting is as it was."""
         vault = self.vault_data()
         key = vault["webops_encryption_key"]
         assert "webops_encryption_key_next" not in vault
@@ -117,13 +118,21 @@ class Environment(Site):
             assert stat.S_IMODE(os.stat(self.env_file(ENV, host)).st_mode) == 0o600, host
             with open(self.env_file(ENV, host)) as handle:
                 text = handle.read()
-            assert text.startswith(OTHER_SETTINGS), host
+            if secret_key_rotated:
+                assert values["SECRET_KEY"] == vault["webops_secret_key"] != HOSTS_SECRET_KEY, host
+                assert _without_secret_key(text).startswith(_without_secret_key(OTHER_SETTINGS)), host
+            else:
+                assert text.startswith(OTHER_SETTINGS), host
             assert "DATABASE_URL=%s\n" % self.database_url in text, host
         assert webops_db.not_under(self.database_url, key) == []
         census = webops_db.census(self.database_url, [key])
         assert all(set(counts) <= {0, "empty"} for counts in census.values()), census
         assert webops_db.digest(self.database_url, [key], include_unknown=False) == self.digest
         return key
+
+
+def _without_secret_key(text):
+    return "".join(line for line in text.splitlines(True) if not line.startswith("SECRET_KEY="))
 
 
 def fingerprint(key):
