@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A throwaway PostgreSQL cluster for tests and benchmarks (machine-notes.md recipe).
+"""A throwaway PostgreSQL cluster for tests and benchmarks (initdb and pg_ctl, as the postgres user).
 
 initdb/pg_ctl run as the ``postgres`` user in a temp dir, listening on 127.0.0.1 at a
 free port. Host connections need a password (scram), so URL-encoding of odd passwords
