@@ -15,6 +15,7 @@ import re
 import stat
 
 import webops_db
+from custody_env import assert_no_secret
 from playbooks_site import ENV, Environment, fingerprint
 
 # The .env of the test environment holds SECRET_KEY='django-insecure-kept as is' (decouple strips the quotes).
@@ -111,6 +112,12 @@ def test_rotate_secret_key_check_then_rotate_leaves_encryption_key_data_alone(tm
     assert newer != new
     assert [entry["key"] for entry in site.vault_data()["webops_secret_key_history"]] == [FIRST_SECRET_KEY, new]
     assert site.database_state() == encryption_tokens
+
+    # A third one at -vvv: no SECRET_KEY, old or new, and no configuration plaintext in the output.
+    result = site.playbook("rotate_secret_key.yml", [ENV], extra={"env": ENV}, verbosity=3)
+    assert result.returncode == 0, result.stdout[-4000:]
+    newest = site.assert_secret_key_rotated(site.first_key)
+    assert_no_secret(result.stdout, [FIRST_SECRET_KEY, new, newer, newest] + list(PLAINTEXTS.values()) + site.all_keys())
 
 
 def test_a_compromise_rotation_replaces_both_keys_and_a_routine_one_only_the_encryption_key(tmp_path, pg_url):
