@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import hashlib
 import os
 
 import yaml
@@ -24,7 +23,7 @@ from ansible.parsing.vault import VaultLib, is_encrypted, match_encrypt_secret
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.webops.encryption.plugins.module_utils.dotenv import write_atomic
-from ansible_collections.webops.encryption.plugins.module_utils.fernet import parse_key
+from ansible_collections.webops.encryption.plugins.module_utils.fernet import fingerprint_bytes, key_fingerprint, parse_key
 from ansible_collections.webops.encryption.plugins.module_utils import secret_key as secret_key_utils
 
 ARGUMENT_SPEC = dict(
@@ -75,19 +74,9 @@ def text_or_none(value):
     return None if value is None or value == "" else to_text(value)
 
 
-def fingerprint_of(value):
-    """The fingerprint of a Fernet key, or None when the value is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_key(value).fingerprint
-    except ValueError:
-        return None
-
-
 def describe(value):
     """A one-line, secret-free description of a stored value (for diffs)."""
-    fingerprint = fingerprint_of(value)
+    fingerprint = key_fingerprint(value)
     if fingerprint:
         return "key %s" % fingerprint
     if isinstance(value, list):
@@ -96,7 +85,7 @@ def describe(value):
         return "mapping of %d" % len(value)
     if value is None:
         return "null"
-    return "value sha256:%s" % hashlib.sha256(to_bytes(value)).hexdigest()[:16]
+    return "value %s" % fingerprint_bytes(to_bytes(value))
 
 
 def native(value):
@@ -140,7 +129,7 @@ class Custody:
     def fingerprint(self, value):
         """The fingerprint of a key of this prefix's type, or None when the value is not one."""
         if self.key_type == "fernet":
-            return fingerprint_of(value)
+            return key_fingerprint(value)
         return secret_key_utils.fingerprint(value) if isinstance(value, str) and value else None
 
     def report(self, now):

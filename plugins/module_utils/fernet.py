@@ -118,7 +118,11 @@ def require_cryptography():
 
 
 def fingerprint_bytes(raw):
-    """Short, printable SHA-256 fingerprint of decoded key bytes."""
+    """The collection's one fingerprint: ``sha256:`` and the first 16 hex digits of the SHA-256 of ``raw``.
+
+    ``raw`` is a Fernet key's 32 decoded bytes, a SECRET_KEY's UTF-8 text, or any other value
+    that must be named without being shown.
+    """
     return "sha256:" + hashlib.sha256(raw).hexdigest()[:16]
 
 
@@ -156,6 +160,16 @@ def parse_key(value, name="ENCRYPTION_KEY"):
     if len(raw) != 32:
         raise InvalidKeyError("decodes to %d bytes, not 32" % len(raw), name)
     return FernetKey(raw, ENCODING_STANDARD if has_standard else ENCODING_URLSAFE)
+
+
+def key_fingerprint(value):
+    """The fingerprint of ``value`` when it is a valid Fernet key as text, else None (never an error)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_key(value).fingerprint
+    except ValueError:
+        return None
 
 
 def key_info(value, name="ENCRYPTION_KEY"):

@@ -27,7 +27,7 @@ from ansible_collections.webops.encryption.plugins.module_utils.dotenv import (
     resolve,
     write_atomic,
 )
-from ansible_collections.webops.encryption.plugins.module_utils.fernet import InvalidKeyError, MissingKeyError, parse_key
+from ansible_collections.webops.encryption.plugins.module_utils.fernet import key_fingerprint
 
 # Merged with add_file_common_args=True: files holding keys default to 0600.
 FILE_ARGUMENT_SPEC = dict(
@@ -163,14 +163,6 @@ def make_backup(module, target):
             pass
         module.fail_json(msg="cannot back up %s (nothing was changed): %s" % (target, exc.strerror or exc))
     return backup
-
-
-def key_fingerprint(value):
-    """The Fernet fingerprint of ``value`` or None when it is not a valid key."""
-    try:
-        return parse_key(value).fingerprint
-    except (MissingKeyError, InvalidKeyError):
-        return None
 
 
 class ValueTagger:

@@ -58,7 +58,7 @@ class InvalidSecretKey(ValueError):
 
 def fingerprint(secret_key):
     """Short, printable SHA-256 fingerprint of a SECRET_KEY (its UTF-8 text)."""
-    return "sha256:" + hashlib.sha256(secret_key.encode("utf-8")).hexdigest()[:16]
+    return fernet_utils.fingerprint_bytes(secret_key.encode("utf-8"))
 
 
 def check(secret_key, name=SECRET_KEY_NAME):

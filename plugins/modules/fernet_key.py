@@ -161,6 +161,7 @@ from ansible_collections.webops.encryption.plugins.module_utils.fernet import (
     InvalidKeyError,
     MissingKeyError,
     generate_key,
+    key_fingerprint,
     parse_key,
 )
 from ansible_collections.webops.encryption.plugins.module_utils.dotenv import valid_name
@@ -202,7 +203,7 @@ def main():
             module.exit_json(**result)
         env = env_file.load()
         previous = env.get(name)
-        result["previous_fingerprint"] = _fingerprint_or_none(previous, name)
+        result["previous_fingerprint"] = key_fingerprint(previous)
         env.remove(name)
     else:
         env = env_file.load()
@@ -233,13 +234,6 @@ def main():
             result["diff"][0]["after"] = result["diff"][0]["after"].replace(
                 "<fernet key %s>" % throwaway.fingerprint, "<new fernet key>")
     module.exit_json(**result)
-
-
-def _fingerprint_or_none(value, name):
-    try:
-        return parse_key(value, name).fingerprint
-    except (MissingKeyError, InvalidKeyError):
-        return None
 
 
 def _current_key(module, env, name, path, regenerate):

@@ -31,6 +31,7 @@ from ansible_collections.webops.encryption.plugins.module_utils.fernet import (
     decode_token,
     fingerprint_bytes,
     generate_key,
+    key_fingerprint,
     key_info,
     looks_like_token,
     parse_key,
@@ -181,6 +182,17 @@ def test_key_info_dicts():
 
 def test_fingerprint_bytes_format():
     assert fingerprint_bytes(b"\0" * 32) == "sha256:" + hashlib.sha256(b"\0" * 32).hexdigest()[:16]
+
+
+def test_key_fingerprint_names_valid_keys_in_either_alphabet_and_nothing_else():
+    raw = os.urandom(32)
+    expected = "sha256:" + hashlib.sha256(raw).hexdigest()[:16]
+    assert key_fingerprint(base64.urlsafe_b64encode(raw).decode("ascii")) == expected
+    assert key_fingerprint(" %s\n" % base64.b64encode(raw).decode("ascii")) == expected
+    # Anything that is not a key as text is None, never an error: callers describe any stored value.
+    for value in (None, "", "   ", raw.hex(), base64.urlsafe_b64encode(raw[:31]).decode("ascii"),
+                  base64.urlsafe_b64encode(raw), 42, ["x"], {"key": "value"}):
+        assert key_fingerprint(value) is None
 
 
 def test_encrypt_decrypt_interoperate_with_cryptography():

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import hashlib
 
 import pytest
 
@@ -61,6 +62,12 @@ def test_info_describes_an_old_weak_key_without_refusing_to_fingerprint_it():
     assert secret_key.info("")["configured"] is False
     assert secret_key.info(GOOD) == {"configured": True, "valid": True, "error": None,
                                      "fingerprint": secret_key.fingerprint(GOOD)}
+
+
+def test_the_fingerprint_is_the_sha256_of_the_keys_utf8_text():
+    # What playbooks compute with hash('sha256'), and what operators compare.
+    for key in (GOOD, u"cl\u00e9-" + GOOD):
+        assert secret_key.fingerprint(key) == "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
 def test_the_derived_key_and_format_match_the_app():
