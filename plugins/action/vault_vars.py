@@ -22,7 +22,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.parsing.vault import VaultLib, is_encrypted, match_encrypt_secret
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.webops.encryption.plugins.module_utils.dotenv import write_atomic
+from ansible_collections.webops.encryption.plugins.module_utils._dotenv import write_atomic
 from ansible_collections.webops.encryption.plugins.module_utils.fernet import fingerprint_bytes, key_fingerprint, parse_key
 from ansible_collections.webops.encryption.plugins.module_utils import secret_key as secret_key_utils
 

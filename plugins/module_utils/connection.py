@@ -15,8 +15,8 @@ from ansible_collections.webops.encryption.plugins.module_utils import columns a
 from ansible_collections.webops.encryption.plugins.module_utils import db as db_utils
 from ansible_collections.webops.encryption.plugins.module_utils import engine
 from ansible_collections.webops.encryption.plugins.module_utils import fernet as fernet_utils
-from ansible_collections.webops.encryption.plugins.module_utils.dotenv import DotEnvError, read_env_file
-from ansible_collections.webops.encryption.plugins.module_utils.progress import Progress
+from ansible_collections.webops.encryption.plugins.module_utils._dotenv import DotEnvError, read_env_file
+from ansible_collections.webops.encryption.plugins.module_utils._progress import Progress
 
 CURRENT_KEY_NAME = "ENCRYPTION_KEY"
 OLD_KEY_NAME = "OLD_ENCRYPTION_KEY"

@@ -101,9 +101,9 @@ backup_file:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.webops.encryption.plugins.module_utils.dotenv import DotEnvError, format_value, valid_name
+from ansible_collections.webops.encryption.plugins.module_utils._dotenv import DotEnvError, format_value, valid_name
 from ansible_collections.webops.encryption.plugins.module_utils.fernet import InvalidKeyError, MissingKeyError, parse_key
-from ansible_collections.webops.encryption.plugins.module_utils.keyfile import FILE_ARGUMENT_SPEC, EnvFile
+from ansible_collections.webops.encryption.plugins.module_utils._keyfile import FILE_ARGUMENT_SPEC, EnvFile
 
 
 def main():

@@ -164,8 +164,8 @@ from ansible_collections.webops.encryption.plugins.module_utils.fernet import (
     key_fingerprint,
     parse_key,
 )
-from ansible_collections.webops.encryption.plugins.module_utils.dotenv import valid_name
-from ansible_collections.webops.encryption.plugins.module_utils.keyfile import FILE_ARGUMENT_SPEC, EnvFile
+from ansible_collections.webops.encryption.plugins.module_utils._dotenv import valid_name
+from ansible_collections.webops.encryption.plugins.module_utils._keyfile import FILE_ARGUMENT_SPEC, EnvFile
 
 
 def main():

@@ -131,7 +131,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.webops.encryption.plugins.module_utils.dotenv import DotEnvError, read_env_file, resolve
+from ansible_collections.webops.encryption.plugins.module_utils._dotenv import DotEnvError, read_env_file, resolve
 from ansible_collections.webops.encryption.plugins.module_utils.fernet import key_info
 
 REMEDY = ("Generate a key with the webops.encryption.fernet_generate lookup (or Fernet.generate_key()) and write it "

@@ -101,7 +101,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.webops.encryption.plugins.module_utils.dotenv import DotEnvError, read_env_file, resolve
+from ansible_collections.webops.encryption.plugins.module_utils._dotenv import DotEnvError, read_env_file, resolve
 from ansible_collections.webops.encryption.plugins.module_utils.secret_key import info
 
 

@@ -27,7 +27,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.webops.encryption.plugins.module_utils.progress import format_line
+from ansible_collections.webops.encryption.plugins.module_utils._progress import format_line
 
 display = Display()
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Hostile .env files against module_utils/dotenv.py.
+"""Hostile .env files against module_utils/_dotenv.py.
 
 Rejected shapes must fail with a message that names the line and says what to do,
 without any value in it, and leave the file untouched (same bytes, same inode).
@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from ansible_collections.webops.encryption.plugins.module_utils import dotenv, fernet
+from ansible_collections.webops.encryption.plugins.module_utils import _dotenv as dotenv, fernet
 
 from hardening_leaks import Needles
 

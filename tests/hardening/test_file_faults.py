@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from ansible_collections.webops.encryption.plugins.module_utils import dotenv, fernet
+from ansible_collections.webops.encryption.plugins.module_utils import _dotenv as dotenv, fernet
 
 import webops_db
 from hardening_ansible import REPO, module_exists, run_module

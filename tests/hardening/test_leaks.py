@@ -131,7 +131,7 @@ def test_playbooks_leak_nothing_verbose_debug_check_diff_and_failures(backend, r
     else:
         play("rotate --diff", "rotate_keys.yml", "--diff")
     # A failure path with a key in play: the .env key is replaced by a stranger, verify must fail.
-    from ansible_collections.webops.encryption.plugins.module_utils import dotenv, fernet
+    from ansible_collections.webops.encryption.plugins.module_utils import _dotenv as dotenv, fernet
     stranger = fernet.generate_key()
     env.keys.append(stranger)
     text = dotenv.read_env_file(env.env_file)

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from ansible_collections.webops.encryption.plugins.module_utils import dotenv, fernet
+from ansible_collections.webops.encryption.plugins.module_utils import _dotenv as dotenv, fernet
 
 from hardening_watch import have_strace, run_traced, wide_files, created_files
 
@@ -74,7 +74,7 @@ def test_write_atomic_under_strace_never_creates_a_wide_file(tmp_path, tally):
     target.mkdir()
     script = (
         "import sys; sys.path.insert(0, %r)\n"
-        "from ansible_collections.webops.encryption.plugins.module_utils import dotenv, fernet\n"
+        "from ansible_collections.webops.encryption.plugins.module_utils import _dotenv as dotenv, fernet\n"
         "for i in range(5):\n"
         "    dotenv.write_atomic(%r, 'ENCRYPTION_KEY=%%s\\n' %% fernet.generate_key())\n"
     ) % (os.path.join(REPO, "collections"), str(target / ".env"))

@@ -26,7 +26,7 @@ import pytest
 from keys_ansible import new_key, other_form, run_playbook, snapshot
 from hardening_leaks import Needles
 
-from ansible_collections.webops.encryption.plugins.module_utils.dotenv import read_env_file
+from ansible_collections.webops.encryption.plugins.module_utils._dotenv import read_env_file
 from ansible_collections.webops.encryption.plugins.module_utils.fernet import MSG_INVALID_KEY, MSG_NOT_CONFIGURED, parse_key
 
 pytestmark = [pytest.mark.playbook, pytest.mark.slow]

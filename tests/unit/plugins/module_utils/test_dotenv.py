@@ -16,7 +16,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.webops.encryption.plugins.module_utils.dotenv import (
+from ansible_collections.webops.encryption.plugins.module_utils._dotenv import (
     DotEnv,
     DotEnvError,
     format_value,

@@ -11,7 +11,7 @@ import json
 import os
 import stat
 
-from ansible_collections.webops.encryption.plugins.module_utils.progress import Progress, format_line
+from ansible_collections.webops.encryption.plugins.module_utils._progress import Progress, format_line
 
 
 class Clock:

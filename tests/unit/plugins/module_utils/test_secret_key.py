@@ -14,7 +14,7 @@ import hashlib
 import pytest
 
 import webops_db
-from ansible_collections.webops.encryption.plugins.module_utils import dotenv
+from ansible_collections.webops.encryption.plugins.module_utils import _dotenv as dotenv
 from ansible_collections.webops.encryption.plugins.module_utils import fernet as fernet_utils
 from ansible_collections.webops.encryption.plugins.module_utils import secret_key
 

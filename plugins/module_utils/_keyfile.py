@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# PRIVATE: this module is internal to webops.encryption. Its API may change at any time,
+# without a changelog entry. Do not import it from outside this collection.
 """Module-side plumbing shared by fernet_key and env_file.
 
 Reading the ``.env`` with errors turned into clear ``fail_json`` messages, checking
@@ -20,7 +22,7 @@ import os
 import pwd
 import time
 
-from ansible_collections.webops.encryption.plugins.module_utils.dotenv import (
+from ansible_collections.webops.encryption.plugins.module_utils._dotenv import (
     DotEnv,
     DotEnvError,
     read_env_file,

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# PRIVATE: this module is internal to webops.encryption. Its API may change at any time,
+# without a changelog entry. Do not import it from outside this collection.
 """Progress of the database work: the engine's ``progress(table, column, done, total)`` callback,
 per-column elapsed time and rate for the results, and a small status file (counts only, 0600)
 the controller's action plugin reads while the module runs asynchronously."""
