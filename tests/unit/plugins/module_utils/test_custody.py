@@ -1,0 +1,236 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, webops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The custody rules of the vault_vars action: times, descriptions, reports and edits of a vars mapping."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import datetime
+import hashlib
+import os
+import stat
+
+import pytest
+from cryptography.fernet import Fernet
+
+from ansible_collections.webops.encryption.plugins.module_utils import secret_key
+from ansible_collections.webops.encryption.plugins.module_utils._custody import (
+    Custody,
+    VaultVarsError,
+    check_vars,
+    describe,
+    native,
+    parse_time,
+    read_bytes,
+    summary,
+    text_or_none,
+    utc_text,
+    write_text,
+)
+
+UTC = datetime.timezone.utc
+NOW = datetime.datetime(2026, 6, 1, 12, 30, tzinfo=UTC)
+PREFIX = "webops_encryption_key"
+
+
+def new_key():
+    return Fernet.generate_key().decode("ascii")
+
+
+def sha256_16(data):
+    """The fingerprint format, computed here independently of the collection."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()[:16]
+
+
+def fernet_fingerprint(key):
+    return sha256_16(base64.urlsafe_b64decode(key.encode("ascii")))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2026-05-31T00:00:00Z", datetime.datetime(2026, 5, 31, tzinfo=UTC)),
+    (" 2026-05-31T10:00:00+02:00 ", datetime.datetime(2026, 5, 31, 8, tzinfo=UTC)),
+    ("2026-05-31T00:00:00", datetime.datetime(2026, 5, 31, tzinfo=UTC)),  # no zone: taken as UTC
+    (datetime.datetime(2026, 5, 31), datetime.datetime(2026, 5, 31, tzinfo=UTC)),  # an unquoted YAML timestamp
+    ("yesterday", None),
+    ("", None),
+    (None, None),
+])
+def test_recorded_times_parse_as_utc_or_none(text, expected):
+    assert parse_time(text) == expected
+
+
+def test_times_are_written_as_utc_text_to_the_second():
+    assert utc_text(NOW) == "2026-06-01T12:30:00Z"
+    assert parse_time(utc_text(NOW)) == NOW
+
+
+def test_results_carry_times_as_text():
+    assert text_or_none(None) is None and text_or_none("") is None
+    assert text_or_none(datetime.datetime(2026, 5, 31)) == "2026-05-31 00:00:00"
+    assert text_or_none("routine") == "routine"
+
+
+def test_values_are_described_without_being_shown():
+    key = new_key()
+    assert describe(key) == "key " + fernet_fingerprint(key)
+    assert describe("hunter2") == "value " + sha256_16(b"hunter2")
+    assert describe(12) == "value " + sha256_16(b"12")
+    assert describe([key, key]) == "list of 2"
+    assert describe({"key": key}) == "mapping of 1"
+    assert describe(None) == "null"
+    for value in (key, "hunter2"):
+        assert value not in describe(value)
+
+
+def test_templated_values_become_plain_python():
+    class Tagged(str):
+        pass
+
+    value = native({Tagged("name"): (Tagged("a"), True, 3, 1.5, None, b"bytes")})
+    assert value == {"name": ["a", True, 3, 1.5, None, "bytes"]}
+    assert type(list(value)[0]) is str and type(value["name"][0]) is str
+
+
+def test_the_summary_shows_creation_times_and_describes_the_rest():
+    key = new_key()
+    text = summary({"b_created": "2026-01-01T00:00:00Z", "a": key, "c_created": datetime.datetime(2026, 1, 1)})
+    assert text == "a: key %s\nb_created: 2026-01-01T00:00:00Z\nc_created: value %s\n" % (
+        fernet_fingerprint(key), sha256_16(b"2026-01-01 00:00:00"))
+
+
+def test_the_report_gives_fingerprints_ages_and_history_never_keys():
+    current, retired = new_key(), new_key()
+    escrow = Custody({
+        PREFIX: current, PREFIX + "_created": "2026-05-01T00:00:00Z",
+        "other_key": new_key(),
+        "password": "hunter2",
+        PREFIX + "_history": [
+            {"key": retired, "created": "2025-01-01T00:00:00Z", "retired": "2026-05-01T00:00:00Z", "reason": "routine"},
+            {"fingerprint": "sha256:0123456789abcdef", "reason": "compromise"},
+            "not a mapping",
+        ],
+    }, PREFIX)
+    keys, history = escrow.report(NOW)
+    assert sorted(keys) == ["other_key", PREFIX]  # every Fernet key of the file, nothing else
+    assert keys[PREFIX] == {"fingerprint": fernet_fingerprint(current), "created": "2026-05-01T00:00:00Z", "age_days": 31}
+    assert keys["other_key"]["created"] is None and keys["other_key"]["age_days"] is None
+    assert history == [
+        {"fingerprint": fernet_fingerprint(retired), "created": "2025-01-01T00:00:00Z", "retired": "2026-05-01T00:00:00Z",
+         "reason": "routine", "has_key": True},
+        {"fingerprint": "sha256:0123456789abcdef", "created": None, "retired": None, "reason": "compromise",
+         "has_key": False},
+    ]
+    assert escrow.in_use(keys) == [{"name": PREFIX, "fingerprint": fernet_fingerprint(current)}]
+    assert current not in repr((keys, history)) and retired not in repr((keys, history))
+
+
+def test_in_use_lists_current_then_next():
+    current, pending = new_key(), new_key()
+    escrow = Custody({PREFIX + "_next": pending, PREFIX: current}, PREFIX)
+    keys, _history = escrow.report(NOW)
+    assert [entry["name"] for entry in escrow.in_use(keys)] == [PREFIX, PREFIX + "_next"]
+    assert escrow.in_use({}) == []
+
+
+def test_secret_keys_are_only_recognised_by_their_names():
+    escrow = Custody({"webops_secret_key": "any text the app accepts", "webops_secret_key_extra": "x" * 60,
+                      PREFIX: new_key()}, "webops_secret_key", "secret_key")
+    keys, _history = escrow.report(NOW)
+    assert list(keys) == ["webops_secret_key"]
+    assert keys["webops_secret_key"]["fingerprint"] == sha256_16(b"any text the app accepts")
+    assert escrow.fingerprint("") is None and escrow.fingerprint(None) is None and escrow.fingerprint(5) is None
+
+
+def test_check_keys_refuses_an_invalid_fernet_key_in_either_slot():
+    escrow = Custody({}, PREFIX)
+    escrow.check_keys({PREFIX: new_key(), PREFIX + "_next": new_key(), "unrelated": "not a key"})
+    for name in (PREFIX, PREFIX + "_next"):
+        with pytest.raises(VaultVarsError) as error:
+            escrow.check_keys({name: "short"})
+        assert str(error.value).startswith(name + ": Invalid " + name)
+        assert str(error.value).endswith("; nothing was written")
+
+
+def test_check_keys_takes_the_secret_key_in_use_as_it_is():
+    escrow = Custody({}, "webops_secret_key", "secret_key")
+    escrow.check_keys({"webops_secret_key": "changeme"})
+    escrow.check_keys({"webops_secret_key_next": secret_key.generate()})
+    with pytest.raises(VaultVarsError, match="webops_secret_key_next: Invalid webops_secret_key_next"):
+        escrow.check_keys({"webops_secret_key_next": "changeme"})
+
+
+def test_apply_set_overwrites_unless_told_not_to():
+    old, new = new_key(), new_key()
+    escrow = Custody({PREFIX: old, PREFIX + "_created": "2026-01-01T00:00:00Z"}, PREFIX)
+    escrow.apply_set({PREFIX: old, "added": "value"}, overwrite=False)  # the same value is no conflict
+    assert escrow.data[PREFIX] == old and escrow.data["added"] == "value"
+    with pytest.raises(VaultVarsError) as error:
+        escrow.apply_set({PREFIX: new}, overwrite=False)
+    assert str(error.value).startswith("%s already holds key %s, not the value given (key %s)"
+                                       % (PREFIX, fernet_fingerprint(old), fernet_fingerprint(new)))
+    assert escrow.data[PREFIX] == old
+    escrow.apply_set({PREFIX: new, PREFIX + "_created": "2026-06-01T00:00:00Z"}, overwrite=True)
+    assert escrow.data[PREFIX] == new and escrow.data[PREFIX + "_created"] == "2026-06-01T00:00:00Z"
+
+
+def test_remove_drops_names_and_ignores_missing_ones():
+    escrow = Custody({"a": 1, "b": 2}, PREFIX)
+    escrow.remove(["a", "missing"])
+    assert escrow.data == {"b": 2}
+
+
+def test_promote_without_a_next_key_checks_the_current_one():
+    key = new_key()
+    escrow = Custody({PREFIX: key}, PREFIX)
+    escrow.promote("routine", fernet_fingerprint(key), NOW)
+    escrow.promote("routine", None, NOW)
+    assert escrow.data == {PREFIX: key}
+    with pytest.raises(VaultVarsError, match="no webops_encryption_key_next to promote and the current key is missing"):
+        Custody({}, PREFIX).promote("routine", "sha256:0123456789abcdef", NOW)
+
+
+def test_promote_refuses_a_next_key_that_is_not_one():
+    escrow = Custody({PREFIX + "_next": "not a key"}, PREFIX)
+    with pytest.raises(VaultVarsError, match="webops_encryption_key_next is not a valid key; fix the vault file by hand"):
+        escrow.promote("routine", None, NOW)
+
+
+def test_promote_of_a_first_key_stamps_it_and_starts_no_history():
+    key = new_key()
+    escrow = Custody({PREFIX + "_next": key}, PREFIX)
+    escrow.promote("routine", None, NOW)
+    assert escrow.data == {PREFIX: key, PREFIX + "_created": "2026-06-01T12:30:00Z"}
+
+
+def test_promote_does_not_record_a_retired_key_twice():
+    old, new = new_key(), new_key()
+    earlier = {"fingerprint": fernet_fingerprint(old), "key": old, "reason": "routine"}
+    escrow = Custody({PREFIX: old, PREFIX + "_next": new, PREFIX + "_history": [earlier]}, PREFIX)
+    escrow.promote("compromise", None, NOW)
+    assert escrow.data[PREFIX + "_history"] == [earlier]
+
+
+def test_vars_files_must_hold_a_mapping():
+    assert check_vars(None, "/v.yml") == {} and check_vars({"a": 1}, "/v.yml") == {"a": 1}
+    with pytest.raises(VaultVarsError, match="^/v.yml must hold a mapping of variables$"):
+        check_vars(["a"], "/v.yml")
+
+
+def test_files_are_read_and_written_whole_and_private(tmp_path):
+    path = str(tmp_path / "new" / "vault.yml")
+    assert read_bytes(path) is None
+    write_text(path, "$ANSIBLE_VAULT;1.1;AES256\n")
+    assert read_bytes(path) == b"$ANSIBLE_VAULT;1.1;AES256\n"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700 & ~current_umask()
+    with pytest.raises(VaultVarsError, match="^cannot read %s: " % tmp_path):
+        read_bytes(str(tmp_path))  # a directory
+
+
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
