@@ -17,7 +17,7 @@ description:
     the application's check (at least 50 characters, not default-looking, nothing a C(.env) or systemd's
     C(EnvironmentFile=) would change), and its fingerprint. The key is never returned.
   - The fingerprint is C(sha256:) and the first 16 hex digits of the SHA-256 of the key's text, the same as
-    C({{ key | hash('sha256') }}) cut to 16 digits, so a playbook can compare it with a vaulted key.
+    P(webops.encryption.secret_key_fingerprint#filter) returns for a vaulted key, so a playbook can compare the two.
   - Never changes anything.
 author:
   - webops.encryption contributors (@webops)
@@ -56,6 +56,8 @@ attributes:
 seealso:
   - plugin: webops.encryption.secret_key_generate
     plugin_type: lookup
+  - plugin: webops.encryption.secret_key_fingerprint
+    plugin_type: filter
 """
 
 EXAMPLES = r"""
