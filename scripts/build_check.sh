@@ -31,14 +31,14 @@ allowed=(MANIFEST.json FILES.json README.md CHANGELOG.rst COPYING LICENSES binde
 unexpected="$(cut -d/ -f1 "$contents" | sort -u | grep -vxF -f <(printf '%s\n' "${allowed[@]}") || true)"
 if [ -n "$unexpected" ]; then
     echo "build-check: the tarball holds top-level entries outside the allow-list (${allowed[*]}):" >&2
-    echo "$unexpected" | sed 's/^/  /' >&2
+    echo "$unexpected" >&2
     echo "build-check: add them to build_ignore in galaxy.yml, or to the allow-list in scripts/build_check.sh if users need them" >&2
     exit 1
 fi
 # Inside the allowed entries: no generated files, and of docs/ only the docsite.
 if unwanted="$(grep -E '(^|/)__pycache__/|\.(pyc|sqlite3|db|log|tar\.gz)$|^docs/[^/]+$' "$contents")"; then
     echo "build-check: the tarball holds files that must not ship (add them to build_ignore in galaxy.yml):" >&2
-    echo "$unwanted" | sed 's/^/  /' >&2
+    echo "$unwanted" >&2
     exit 1
 fi
 
