@@ -13,10 +13,20 @@ export VENV
 export PATH := $(VENV)/bin:$(PATH)
 # Unbuffered Python output keeps each stage's lines in order in CI logs.
 export PYTHONUNBUFFERED := 1
+# Plain logs in CI.
+ifdef CI
+export NO_COLOR := 1
+export ANSIBLE_NOCOLOR := 1
+export PY_COLORS := 0
+export TERM := dumb
+endif
+# The stages of `make test` run one after the other, in the order given, whatever -j says.
+.NOTPARALLEL:
 
 DEPS := scripts/ci_deps.sh
+# $(STAGE) NAME MINUTES COMMAND: a banner, a time limit, a line in the closing summary;
+# COMMAND `pytest DIR` also writes the suite's JUnit report.
 STAGE := scripts/ci_stage.sh
-PYTEST := scripts/ci_pytest.sh
 
 # Debian packages per area; only the missing ones get installed.
 APT_TOOLS := git rsync
@@ -25,7 +35,7 @@ APT_DB := postgresql gnupg
 APT_HARDENING := $(APT_DB) strace
 APT_MOLECULE := podman runc debootstrap debian-archive-keyring
 
-# Time limits (minutes) per stage of `make test`: a hung stage fails alone instead of eating CI's budget.
+# Time limits (minutes) per stage: a hung stage fails alone instead of eating CI's budget.
 LIMIT_LINT := 8
 LIMIT_SANITY := 12
 LIMIT_UNIT := 3
@@ -33,6 +43,7 @@ LIMIT_INTEGRATION := 20
 LIMIT_HARDENING := 15
 LIMIT_MOLECULE := 25
 LIMIT_BUILD := 4
+LIMIT_DOCS := 6
 LIMIT_EE := 10
 
 # `make test` builds the execution environment image too (TEST_EE_BUILD= skips the build).
@@ -43,19 +54,20 @@ TEST_EE_BUILD ?= 1
 MATRIX ?= 2.20 2.21
 
 .PHONY: help venv venv-runtime matrix ee deps-tools deps-sanity deps-db deps-hardening deps-molecule deps-all \
-	lint sanity unit integration hardening molecule build-check \
-	test test-stages benchmark demo demo-clean clean
+	lint sanity unit integration hardening molecule build-check docs \
+	test benchmark demo demo-clean clean
 
 help:
-	@echo "make test          lint, sanity, unit, integration, hardening, molecule, build-check, ee (with the"
-	@echo "                   image build), matrix: what CI runs; KEEP_GOING=1 runs every stage even after a failure"
+	@echo "make test          lint, sanity, unit, integration, hardening, molecule, build-check, docs, ee (with"
+	@echo "                   the image build), matrix: what CI runs; KEEP_GOING=1 runs every stage even after a failure"
 	@echo "make venv          create/update .venv with the runtime and every test tool (tests/requirements-tools.txt)"
 	@echo "make venv-runtime  create/update .venv with the runtime only (requirements.txt)"
 	@echo "make lint          ansible-lint (production profile) + antsibull-changelog lint"
 	@echo "make sanity        ansible-test sanity on a copy of the work tree (no ignore files)"
 	@echo "make unit | integration | hardening   one pytest suite (PYTEST_ARGS='-x -k name' to narrow)"
 	@echo "make molecule      molecule test for every scenario (SCENARIOS='a b' for some)"
-	@echo "make build-check   build + install the tarball, render ansible-doc for every plugin"
+	@echo "make build-check   build + install the tarball, list what ships, render ansible-doc for every plugin"
+	@echo "make docs          the HTML documentation site (.tmp/docs/html), warnings as errors"
 	@echo "make ee            ansible-builder create for the execution environment, check its context"
 	@echo "                   EE_BUILD=1 also builds the image with podman and runs ee/smoke.yml in it"
 	@echo "make matrix        sanity, unit, integration on each ansible-core in MATRIX ($(MATRIX)), in .venv-MINOR"
@@ -82,64 +94,49 @@ deps-all:
 	@$(DEPS) apt $(sort $(APT_SANITY) $(APT_HARDENING) $(APT_MOLECULE))
 
 lint: venv
-	ansible-lint
-	antsibull-changelog lint
-	antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+	$(STAGE) lint $(LIMIT_LINT) bash -c "ansible-lint && antsibull-changelog lint && \
+	antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml"
 
 sanity: venv deps-sanity
-	scripts/sanity.sh
+	$(STAGE) sanity $(LIMIT_SANITY) scripts/sanity.sh
 
 unit: venv
-	$(PYTEST) unit tests/unit
+	$(STAGE) unit $(LIMIT_UNIT) pytest tests/unit
 
 integration: venv deps-db
-	$(PYTEST) integration tests/integration
+	$(STAGE) integration $(LIMIT_INTEGRATION) pytest tests/integration
 
 hardening: venv deps-hardening
-	$(PYTEST) hardening tests/hardening
+	$(STAGE) hardening $(LIMIT_HARDENING) pytest tests/hardening
 
 molecule: venv deps-molecule
-	scripts/molecule.sh $(SCENARIOS)
+	$(STAGE) molecule $(LIMIT_MOLECULE) scripts/molecule.sh $(SCENARIOS)
 
 build-check: venv deps-tools
-	scripts/build_check.sh
+	$(STAGE) build-check $(LIMIT_BUILD) scripts/build_check.sh
 
 # The HTML documentation site (.tmp/docs/html) with antsibull-docs, warnings as errors. Its tools
 # live in their own venv (.venv-docs, from docs/requirements.txt), not in $(VENV).
-LIMIT_DOCS := 6
-.PHONY: docs
 docs:
-	scripts/build_docs.sh
+	$(STAGE) docs $(LIMIT_DOCS) scripts/build_docs.sh
 
 # EE_BUILD=1 also builds the image (podman, a locally debootstrapped base) and runs a playbook in it.
 ee: venv deps-tools $(if $(EE_BUILD),deps-molecule)
-	scripts/ee_check.sh $(if $(EE_BUILD),--build)
+	$(STAGE) ee $(LIMIT_EE) scripts/ee_check.sh $(if $(EE_BUILD),--build)
 
 matrix: venv deps-sanity deps-db
 	scripts/matrix.sh $(MATRIX)
 
-# The stages run one after the other in this order, whatever -j says; the first failure stops
-# the run unless KEEP_GOING=1. The closing summary (the line CI reads) is printed either way.
-continue = $(if $(KEEP_GOING),|| echo $(1) >> .tmp/reports/failed-stages)
+# Every stage in this order; the first failure stops the run unless KEEP_GOING=1 (make -k). The
+# closing summary (its last line is the one CI reads) is printed either way.
+TEST_STAGES := lint sanity unit integration hardening molecule build-check docs ee matrix
 
 test:
 	@rm -rf .tmp/reports
-	@status=0; $(MAKE) --no-print-directory test-stages || status=$$?; \
+	@status=0; $(MAKE) --no-print-directory $(if $(KEEP_GOING),--keep-going) EE_BUILD=$(TEST_EE_BUILD) \
+		venv deps-all $(TEST_STAGES) || status=$$?; \
 		"$(VENV)/bin/python" scripts/ci_summary.py 2>/dev/null || python3 scripts/ci_summary.py; \
 		exit $$status
-
-test-stages: venv deps-all
-	$(STAGE) lint $(LIMIT_LINT) $(MAKE) --no-print-directory lint $(call continue,lint)
-	$(STAGE) sanity $(LIMIT_SANITY) $(MAKE) --no-print-directory sanity $(call continue,sanity)
-	$(STAGE) unit $(LIMIT_UNIT) $(MAKE) --no-print-directory unit $(call continue,unit)
-	$(STAGE) integration $(LIMIT_INTEGRATION) $(MAKE) --no-print-directory integration $(call continue,integration)
-	$(STAGE) hardening $(LIMIT_HARDENING) $(MAKE) --no-print-directory hardening $(call continue,hardening)
-	$(STAGE) molecule $(LIMIT_MOLECULE) $(MAKE) --no-print-directory molecule $(call continue,molecule)
-	$(STAGE) build-check $(LIMIT_BUILD) $(MAKE) --no-print-directory build-check $(call continue,build-check)
-	$(STAGE) docs $(LIMIT_DOCS) $(MAKE) --no-print-directory docs $(call continue,docs)
-	$(STAGE) ee $(LIMIT_EE) $(MAKE) --no-print-directory ee EE_BUILD=$(TEST_EE_BUILD) $(call continue,ee)
-	$(MAKE) --no-print-directory matrix $(call continue,matrix)
-	@test ! -s .tmp/reports/failed-stages
 
 benchmark: venv deps-db
 	@test -f benchmarks/run.py || { echo "make benchmark: benchmarks/run.py is not there yet" >&2; exit 1; }

@@ -5,8 +5,9 @@
 #
 # Builds the collection tarball the way a release would, installs it into a throwaway
 # collections path, and renders the documentation of every module, filter and lookup
-# plugin from that install. Fails if the tarball holds development-only material or if
-# any plugin's documentation does not render.
+# plugin from that install. Prints what ships (top-level entries with file counts) and fails
+# if the tarball holds anything outside an allow-list of top-level entries, lacks a file the
+# installed collection needs, or if any plugin's documentation does not render.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,18 +17,35 @@ export PATH="$VENV/bin:$PATH"
 cd "$ROOT"
 tarball="$(scripts/build_tarball.sh "$ROOT/.tmp/dist" | tail -n 1)"
 
-tar -tzf "$tarball" > "$ROOT/.tmp/dist/contents"
-# Development-only material must never ship (see galaxy.yml build_ignore).
-if unwanted="$(grep -E '^(\.venv[^/]*|\.tmp|\.git|\.ci|collections|molecule|benchmarks|ee|tests/(unit|integration|hardening|output|requirements[^/]*\.txt))(/|$)|\.(sqlite3|db|log|tar\.gz)$' "$ROOT/.tmp/dist/contents")"; then
+contents="$ROOT/.tmp/dist/contents"
+tar -tzf "$tarball" > "$contents"
+
+# What ships: each top-level entry with its number of files (directories end in /), then the total.
+echo "build-check: $(basename "$tarball") ships:"
+grep -v '/$' "$contents" | awk -F/ '{ n[NF > 1 ? $1 "/" : $1]++ } END { for (top in n) printf "  %-22s %4d\n", top, n[top] }' | sort
+echo "  total                  $(grep -cv '/$' "$contents")"
+
+# Only what a user of the installed collection needs ships (galaxy.yml build_ignore says why).
+allowed=(MANIFEST.json FILES.json README.md CHANGELOG.rst COPYING LICENSES bindep.txt requirements.txt
+    changelogs docs meta playbooks plugins roles)
+unexpected="$(cut -d/ -f1 "$contents" | sort -u | grep -vxF -f <(printf '%s\n' "${allowed[@]}") || true)"
+if [ -n "$unexpected" ]; then
+    echo "build-check: the tarball holds top-level entries outside the allow-list (${allowed[*]}):" >&2
+    echo "$unexpected" >&2
+    echo "build-check: add them to build_ignore in galaxy.yml, or to the allow-list in scripts/build_check.sh if users need them" >&2
+    exit 1
+fi
+# Inside the allowed entries: no generated files, and of docs/ only the docsite.
+if unwanted="$(grep -E '(^|/)__pycache__/|\.(pyc|sqlite3|db|log|tar\.gz)$|^docs/[^/]+$' "$contents")"; then
     echo "build-check: the tarball holds files that must not ship (add them to build_ignore in galaxy.yml):" >&2
     echo "$unwanted" >&2
     exit 1
 fi
 
-# What ansible-builder reads from the installed collection must ship.
-for wanted in meta/execution-environment.yml requirements.txt bindep.txt; do
-    grep -qx "$wanted" "$ROOT/.tmp/dist/contents" || {
-        echo "build-check: the tarball lacks $wanted (execution environments need it; see galaxy.yml build_ignore)" >&2
+# What ansible-builder and ansible-galaxy read from the installed collection must ship.
+for wanted in meta/execution-environment.yml meta/runtime.yml requirements.txt bindep.txt; do
+    grep -qx "$wanted" "$contents" || {
+        echo "build-check: the tarball lacks $wanted (the installed collection needs it; see galaxy.yml build_ignore)" >&2
         exit 1
     }
 done

@@ -5,16 +5,32 @@
 #
 # scripts/ci_stage.sh NAME MINUTES COMMAND...: one stage of `make test`, with a banner, its
 # duration, and a time limit (a hung stage must not eat CI's whole budget). The outcome goes
-# to .tmp/reports/stages.txt for the closing summary.
+# to .tmp/reports/stages.txt for the closing summary (scripts/ci_summary.py).
+#
+# COMMAND `pytest DIR [ARGS...]` runs a pytest suite with $VENV's Python and writes its JUnit
+# report to .tmp/reports/NAME.xml, plus PYTEST_ARGS from the environment (e.g. "-x -k rotate").
+# A suite whose tests all get deselected fails (pytest exit status 5).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${VENV:-$ROOT/.venv}"
 name="$1"
 minutes="$2"
 shift 2
 
-mkdir -p "$ROOT/.tmp/reports"
-rm -f "$ROOT/.tmp/reports/$name.skipped"
+cd "$ROOT" || exit 1
+mkdir -p .tmp/reports
+# A stage with nothing to run yet leaves NAME.skipped (scripts/molecule.sh without a scenario).
+rm -f ".tmp/reports/$name.skipped"
+if [ "$1" = pytest ]; then
+    shift
+    # One hung test fails alone, with a traceback, instead of the whole stage hitting its limit
+    # (pytest-timeout; PYTEST_TIMEOUT seconds per test).
+    # shellcheck disable=SC2086
+    set -- "$VENV/bin/python" -m pytest "$@" --junitxml=".tmp/reports/$name.xml" -o junit_suite_name="$name" \
+        --timeout="${PYTEST_TIMEOUT:-300}" ${PYTEST_ARGS:-}
+fi
+
 echo
 echo "=== $name: start $(date -u +%H:%M:%S) UTC (limit ${minutes} min): $*"
 start=$SECONDS
@@ -22,8 +38,8 @@ start=$SECONDS
 timeout --signal=INT --kill-after=60s "${minutes}m" "$@"
 rc=$?
 elapsed=$((SECONDS - start))
-if [ "$rc" -eq 0 ] && [ -s "$ROOT/.tmp/reports/$name.skipped" ]; then
-    outcome="skipped: $(head -n 1 "$ROOT/.tmp/reports/$name.skipped")"
+if [ "$rc" -eq 0 ] && [ -s ".tmp/reports/$name.skipped" ]; then
+    outcome="skipped: $(head -n 1 ".tmp/reports/$name.skipped")"
 elif [ "$rc" -eq 0 ]; then
     outcome=passed
 elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] || [ "$SECONDS" -ge $((start + minutes * 60)) ]; then
@@ -31,6 +47,6 @@ elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] || [ "$SECONDS" -ge $((start + minut
 else
     outcome="failed (exit status $rc)"
 fi
-printf '%-18s %-55s %5ss\n' "$name" "$outcome" "$elapsed" >> "$ROOT/.tmp/reports/stages.txt"
+printf '%-18s %-55s %5ss\n' "$name" "$outcome" "$elapsed" >> .tmp/reports/stages.txt
 echo "=== $name: $outcome in ${elapsed}s"
 exit "$rc"

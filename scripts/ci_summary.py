@@ -3,8 +3,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Closing summary of `make test`: each stage's outcome, then one line adding up every test.
 
-Reads what the stages left in .tmp/reports/: stages.txt (scripts/ci_stage.sh), NAME.xml
-(JUnit from scripts/ci_pytest.sh) and molecule.txt (one line per scenario, scripts/molecule.sh).
+Reads what the stages left in .tmp/reports/: stages.txt and NAME.xml (JUnit of the pytest
+stages), both from scripts/ci_stage.sh, and molecule.txt (one line per scenario, scripts/molecule.sh).
 The ansible-core matrix (scripts/matrix.sh) leaves stages and JUnit files named STAGE-MINOR
 (sanity-2.21, unit-2.21.xml, ...); they count like the others, and one line per ansible-core
 version says how its runs went. The last line, "summary: N passed, N failed, N skipped", is the

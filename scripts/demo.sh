@@ -5,19 +5,19 @@
 #   setup_encryption.yml  (adopts and escrows the key, encrypts the plaintext secrets)
 #   rotate_keys.yml       (a full rotation to a new key)
 #   verify_keys.yml       (which key encrypts which record, per table)
-# against inventories/demo. Idempotent: a second run keeps the data and rotates again.
+# against examples/inventories/demo. Idempotent: a second run keeps the data and rotates again.
 # `make demo-clean` (scripts/demo.sh clean) removes everything it made.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEMO="$ROOT/.demo"
-VAULT_FILE="$ROOT/inventories/demo/group_vars/demo/vault.yml"
+VAULT_FILE="$ROOT/examples/inventories/demo/group_vars/demo/vault.yml"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 
 if [[ "${1:-}" == "clean" ]]; then
     rm -rf "$DEMO" "$VAULT_FILE"
-    echo "demo: removed .demo/ and inventories/demo/group_vars/demo/vault.yml"
+    echo "demo: removed .demo/ and examples/inventories/demo/group_vars/demo/vault.yml"
     exit 0
 fi
 
@@ -65,8 +65,8 @@ fi
 export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
 run() {
     echo
-    echo "demo: ansible-playbook $* -i inventories/demo -e env=demo"
-    (cd "$ROOT" && "$VENV/bin/ansible-playbook" "$@" -i inventories/demo -e env=demo \
+    echo "demo: ansible-playbook $* -i examples/inventories/demo -e env=demo"
+    (cd "$ROOT" && "$VENV/bin/ansible-playbook" "$@" -i examples/inventories/demo -e env=demo \
         --vault-password-file "$DEMO/vault-password")
 }
 run playbooks/setup_encryption.yml
@@ -76,6 +76,6 @@ run playbooks/verify_keys.yml
 echo
 echo "demo: done. The .env is $DEMO/opt/webops/.env (0600, linked from control-panel/.env),"
 echo "      the database $DEMO/webops.sqlite3, the audit trail $DEMO/logs/key-operations.log,"
-echo "      the escrowed keys inventories/demo/group_vars/demo/vault.yml"
+echo "      the escrowed keys examples/inventories/demo/group_vars/demo/vault.yml"
 echo "      (ansible-vault view --vault-password-file .demo/vault-password ...)."
 echo "      Run 'make demo' again to rotate again, 'make demo-clean' to remove it all."

@@ -32,8 +32,8 @@ one_version() {
         scripts/ci_stage.sh "$@" || status=1
     }
     step "sanity-$minor" "$LIMIT_SANITY" scripts/sanity.sh
-    step "unit-$minor" "$LIMIT_UNIT" scripts/ci_pytest.sh "unit-$minor" tests/unit
-    step "integration-$minor" "$LIMIT_INTEGRATION" scripts/ci_pytest.sh "integration-$minor" tests/integration
+    step "unit-$minor" "$LIMIT_UNIT" pytest tests/unit
+    step "integration-$minor" "$LIMIT_INTEGRATION" pytest tests/integration
     return "$status"
 }
 

@@ -68,6 +68,8 @@ options:
         description:
           - An SQL condition that limits the rows, for example C(is_sensitive). Written by the operator,
             never from untrusted input; C(;) and comments are refused.
+          - For a column that holds tokens only in some rows. Rows outside it are neither read, rotated
+            nor audited, so it must take in every row that can hold a token, or those rows keep the old key.
         type: str
       json_keys:
         description:

@@ -128,13 +128,18 @@ EXAMPLES = r"""
     workers: 4
   no_log: false
 
-- name: A column of an app outside the built-in profile
+- name: Columns of an app outside the built-in profile
   webops.encryption.fernet_rotate:
     env_file: /opt/webops/.env
     columns:
       - table: billing_gateway
         column: api_secret
-        where: "deleted_at IS NULL OR deleted_at IS NOT NULL"
+      # The app encrypts a setting's value only when is_secret is set; the other rows hold plain
+      # values. Rows outside `where` are neither read nor rotated, so it must take in every row
+      # that can hold a token: one left outside would stay under the old key.
+      - table: billing_setting
+        column: value
+        where: is_secret
 """
 
 RETURN = r"""

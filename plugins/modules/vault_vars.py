@@ -14,7 +14,7 @@ short_description: Keep Fernet keys in an ansible-vault encrypted vars file on t
 version_added: 0.1.0
 description:
   - Reads, and optionally updates, an ansible-vault encrypted YAML vars file on the controller, such as
-    C(inventories/<env>/group_vars/<env>/vault.yml), with the vault secrets the play was started with
+    C(<inventory dir>/group_vars/<env>/vault.yml), with the vault secrets the play was started with
     (C(--vault-password-file) or C(--vault-id)).
   - The file is decrypted and re-encrypted in memory; only ciphertext is written, atomically and with mode C(0600).
     The written file is read back and decrypted before the task reports success, so a key is never used before

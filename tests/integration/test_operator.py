@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""An operator's own inventory, one file outside the repository's inventories/<env>/ layout, with
+"""An operator's own inventory, one file outside the examples/inventories/<env>/ layout, with
 the real playbooks: every missing variable named at once, read-only runs that create nothing,
 paths that follow the inventory given with -i, and the one-key-per-environment check across the
 inventories the operator names."""
