@@ -3,18 +3,18 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Encrypt, rotate, audit and recover every token column of a database.
 
-Plain Python over a ``db`` adapter and a list of ``columns.ColumnSpec``; the modules and the
-benchmark call the same four functions:
+Plain Python over a database adapter (``connect(url)``) and a list of ``columns.ColumnSpec``;
+the modules and the benchmark call the same four functions:
 
     encrypt(db, specs, key, other_keys=(), batch_size=5000, workers=None, check_mode=False, progress=None,
             scan_progress=None)
     rotate(db, specs, new_key, old_keys, on_unknown='fail', encrypt_plaintext=False, batch_size=5000,
            workers=None, check_mode=False, progress=None, scan_progress=None, widen=False)
     audit(db, specs, keys, batch_size=5000, secret_keyring=None, progress=None)
+    purge_unreadable(db, specs, key, export_path, check_mode=False, batch_size=5000, other_keys=())
 
 ``progress`` and ``scan_progress`` are optional callables ``(table, column, rows_done, rows_total)``:
 after each committed batch, and after each batch of the scan before any write.
-    purge_unreadable(db, specs, key, export_path, check_mode=False, batch_size=5000, other_keys=())
 
 How a writing run goes (encrypt, rotate, purge_unreadable):
 1. Take the run lock (a second run fails at once with LockHeld).
@@ -31,8 +31,9 @@ How a writing run goes (encrypt, rotate, purge_unreadable):
 Nothing returned or raised here holds a key, a token or a plaintext: results carry counts,
 row ids and key fingerprints.
 
-The work is done in the private package ``_engine`` (errors, codec, jobs, scan, pipeline, audit,
-recovery); this module is the stable front: everything a caller uses is importable from here.
+This module is the stable front; the work is done in the private package ``_engine`` (one
+concern per file: errors, codec, jobs, scan, pipeline, audit, recovery, ...). Everything a
+caller may use is importable from here and listed in __all__.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -41,7 +42,6 @@ __metaclass__ = type
 
 import time
 
-# Re-exported: the public API of the engine (see __all__).
 from ansible_collections.webops.encryption.plugins.module_utils._db import connect
 from ansible_collections.webops.encryption.plugins.module_utils._engine.arguments import (
     DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, as_key, check_batch_size, check_workers, default_workers, make_keyring)

@@ -97,18 +97,19 @@ def widened_width(needed):
     return max(WIDEN_MINIMUM, needed + WIDEN_MARGIN)
 
 
+def too_narrow(tallies):
+    """(tally, width to widen to) for each column too narrow for the tokens it will receive."""
+    return [(tally, widened_width(tally.needed)) for tally in tallies
+            if tally.info.max_length is not None and tally.needed > tally.info.max_length]
+
+
 def width_problems(tallies):
-    problems = []
-    for tally in tallies:
-        info, spec = tally.info, tally.spec
-        if info.max_length is not None and tally.needed > info.max_length:
-            problems.append({
-                "table": spec.table, "column": spec.column, "data_type": info.data_type, "max_length": info.max_length,
-                "needed": tally.needed,
-                "fix": "ALTER TABLE %s ALTER COLUMN %s TYPE varchar(%d);" % (
-                    quote_identifier(spec.table), quote_identifier(spec.column), widened_width(tally.needed)),
-            })
-    return problems
+    """The details of ColumnTooNarrow: each column too narrow, with the ALTER TABLE that fixes it."""
+    return [{"table": tally.spec.table, "column": tally.spec.column, "data_type": tally.info.data_type,
+             "max_length": tally.info.max_length, "needed": tally.needed,
+             "fix": "ALTER TABLE %s ALTER COLUMN %s TYPE varchar(%d);" % (
+                 quote_identifier(tally.spec.table), quote_identifier(tally.spec.column), width)}
+            for tally, width in too_narrow(tallies)]
 
 
 def widen_columns(db, tallies, check_mode=False):
@@ -116,14 +117,9 @@ def widen_columns(db, tallies, check_mode=False):
     varchar/char; SQLite never has one), all in one transaction, before any token is written.
     Type, NOT NULL, defaults, unique constraints and indexes stay. Returns [{table, column, from, to}]
     (in check mode, what would be widened; nothing is changed)."""
-    widened = []
-    changes = []
-    for tally in tallies:
-        info = tally.info
-        if info.max_length is not None and tally.needed > info.max_length:
-            width = widened_width(tally.needed)
-            widened.append({"table": tally.spec.table, "column": tally.spec.column, "from": info.max_length, "to": width})
-            changes.append((tally.spec, info, width))
+    changes = [(tally.spec, tally.info, width) for tally, width in too_narrow(tallies)]
+    widened = [{"table": spec.table, "column": spec.column, "from": info.max_length, "to": width}
+               for spec, info, width in changes]
     if changes and not check_mode:
         db.widen_columns(changes)
         for _spec, info, width in changes:
