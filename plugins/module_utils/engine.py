@@ -103,7 +103,7 @@ def rotate(db, specs, new_key, old_keys, on_unknown="fail", encrypt_plaintext=Fa
     started = time.time()
     widened = [] if widen else None
     columns = run(db, specs, scan_job, RotateJob(new_codec, old_codecs, encrypt_plaintext), batch_size, workers,
-                   check_mode, progress, check_tallies, scan_counts, scan_progress, widened)
+                  check_mode, progress, check_tallies, scan_counts, scan_progress, widened)
     summed = totals(columns, ROTATE_COUNTS)
     if not check_mode and on_unknown == "fail" and summed["unknown"]:
         # Only a token whose HMAC matches an old key but whose body does not decrypt gets here.
@@ -143,7 +143,7 @@ def encrypt(db, specs, key, other_keys=(), batch_size=DEFAULT_BATCH_SIZE, worker
     started = time.time()
     widened = [] if widen else None
     columns = run(db, specs, scan_job, EncryptJob(codec, other_codecs), batch_size, workers, check_mode, progress,
-                   lambda tallies: None, scan_counts, scan_progress, widened)
+                  lambda tallies: None, scan_counts, scan_progress, widened)
     summed = totals(columns, ENCRYPT_COUNTS)
     return {
         "changed": summed["rows_written"] > 0 or bool(widened), "check_mode": bool(check_mode), "columns": columns,

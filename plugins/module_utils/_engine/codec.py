@@ -169,4 +169,3 @@ class Codec:
                 not self.reads_back(theirs, samples):
             raise VerificationError("the token codec disagrees with cryptography's Fernet for key %s; nothing was written"
                                     % self.key.fingerprint)
-

@@ -217,5 +217,3 @@ class ScanJob:
             if has_unknown:
                 unknown.append(index)
         return [], counts, unknown, needed
-
-

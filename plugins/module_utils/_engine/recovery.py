@@ -109,7 +109,7 @@ def purge_unreadable(db, specs, key, export_path, check_mode=False, batch_size=D
             for spec, info in prepared:
                 width = token_length(64) if spec.on_lost == ON_LOST_NEW_SECRET else 0
                 tallies.append(scan(db, spec, info, keyring, batch_size, unknown_width=width,
-                                     on_unknown_value=export.add if export is not None else None))
+                                    on_unknown_value=export.add if export is not None else None))
             problems = width_problems(tallies)
             if problems:
                 raise ColumnTooNarrow(problems)

@@ -152,5 +152,3 @@ def pooled_scan(db, prepared, runner, batch_size, progress=None, totals=None):
             note_id(tally.unknown_ids, pks[index])
         tally.needed = max(tally.needed, needed)
     return tallies
-
-
