@@ -104,17 +104,13 @@ def rotate(db, specs, new_key, old_keys, on_unknown="fail", encrypt_plaintext=Fa
     widened = [] if widen else None
     columns = run(db, specs, scan_job, RotateJob(new_codec, old_codecs, encrypt_plaintext), batch_size, workers,
                   check_mode, progress, check_tallies, scan_counts, scan_progress, widened)
-    summed = totals(columns, ROTATE_COUNTS)
-    if not check_mode and on_unknown == "fail" and summed["unknown"]:
+    result = _write_result(columns, ROTATE_COUNTS, widened, check_mode, workers, batch_size, started,
+                           new_key_fingerprint=new_key.fingerprint, old_key_fingerprints=[k.fingerprint for k in old_keys])
+    if not check_mode and on_unknown == "fail" and result["totals"]["unknown"]:
         # Only a token whose HMAC matches an old key but whose body does not decrypt gets here.
         raise UnknownTokens([{"table": c["table"], "column": c["column"], "count": c["unknown"], "ids": c["unknown_ids"]}
                              for c in columns if c["unknown"]], written=True)
-    return {
-        "changed": summed["rows_written"] > 0 or bool(widened), "check_mode": bool(check_mode), "columns": columns,
-        "totals": summed, "widened": widened or [], "new_key_fingerprint": new_key.fingerprint,
-        "old_key_fingerprints": [k.fingerprint for k in old_keys],
-        "workers": workers, "batch_size": batch_size, "elapsed_seconds": round(time.time() - started, 3),
-    }
+    return result
 
 
 def encrypt(db, specs, key, other_keys=(), batch_size=DEFAULT_BATCH_SIZE, workers=None, check_mode=False, progress=None,
@@ -144,13 +140,19 @@ def encrypt(db, specs, key, other_keys=(), batch_size=DEFAULT_BATCH_SIZE, worker
     widened = [] if widen else None
     columns = run(db, specs, scan_job, EncryptJob(codec, other_codecs), batch_size, workers, check_mode, progress,
                   lambda tallies: None, scan_counts, scan_progress, widened)
-    summed = totals(columns, ENCRYPT_COUNTS)
-    return {
-        "changed": summed["rows_written"] > 0 or bool(widened), "check_mode": bool(check_mode), "columns": columns,
-        "totals": summed, "widened": widened or [],
-        "key_fingerprint": key.fingerprint, "other_key_fingerprints": [k.fingerprint for k in other_keys],
-        "workers": workers, "batch_size": batch_size, "elapsed_seconds": round(time.time() - started, 3),
-    }
+    return _write_result(columns, ENCRYPT_COUNTS, widened, check_mode, workers, batch_size, started,
+                         key_fingerprint=key.fingerprint, other_key_fingerprints=[k.fingerprint for k in other_keys])
+
+
+def _write_result(columns, fields, widened, check_mode, workers, batch_size, started, **fingerprints):
+    """The result of encrypt() and rotate(): counts per column and in total, then the keys'
+    ``fingerprints`` (in the order given), never a key."""
+    summed = totals(columns, fields)
+    result = {"changed": summed["rows_written"] > 0 or bool(widened), "check_mode": bool(check_mode), "columns": columns,
+              "totals": summed, "widened": widened or []}
+    result.update(fingerprints)
+    result.update(workers=workers, batch_size=batch_size, elapsed_seconds=round(time.time() - started, 3))
+    return result
 
 
 __all__ = ["encrypt", "rotate", "audit", "purge_unreadable", "token_length", "default_workers", "EngineError",
