@@ -65,12 +65,17 @@ TARGET_WINDOW_OVER_MODULE = 1.5
 # ---------------------------------------------------------------- machine
 
 def engine_version(collections: str | None) -> str:
-    """Short digest of the engine's source (engine.py, db.py, columns.py), so figures name the code they measured."""
+    """Short digest of the engine's source (engine.py, _engine/, _db.py, columns.py), so figures name the code they
+    measured. A checkout from before the engine package was split has db.py and no _engine/."""
     import hashlib
     base = os.path.join(os.path.abspath(collections) if collections else os.path.join(REPO, 'collections'),
                         'ansible_collections', 'webops', 'encryption', 'plugins', 'module_utils')
+    names = ['engine.py', '_db.py' if os.path.exists(os.path.join(base, '_db.py')) else 'db.py', 'columns.py']
+    package = os.path.join(base, '_engine')
+    if os.path.isdir(package):
+        names += [os.path.join('_engine', name) for name in sorted(os.listdir(package)) if name.endswith('.py')]
     digest = hashlib.sha256()
-    for name in ('engine.py', 'db.py', 'columns.py'):
+    for name in names:
         with open(os.path.join(base, name), 'rb') as handle:
             digest.update(handle.read())
     return digest.hexdigest()[:12]
@@ -295,7 +300,8 @@ def run_baseline(url: str, old: bytes, new: bytes, limits: dict) -> dict:
 def child_main() -> int:
     """Runs only the rotation; prints one JSON line with timings, counts and getrusage figures."""
     params = json.loads(sys.stdin.readline())
-    from ansible_collections.webops.encryption.plugins.module_utils import columns, db, engine, fernet
+    from ansible_collections.webops.encryption.plugins.module_utils import _db as db
+    from ansible_collections.webops.encryption.plugins.module_utils import columns, engine, fernet
     new_key = fernet.parse_key(params['new_key'], 'ENCRYPTION_KEY')
     old_keys = [fernet.parse_key(text, 'OLD_ENCRYPTION_KEY') for text in params['old_keys']]
     specs = columns.resolve(profile='webops')
@@ -605,7 +611,7 @@ def render(info: dict, entries: list, args, backend_settings: dict) -> str:
             info['date'], info['cpu'], info['cpus'], info['memory_gb'], info['os'], info['kernel'], info['python'],
             info['cryptography'], info['psycopg'], ', '.join(v for v in (info['postgresql'], 'SQLite ' + info['sqlite']) if v)),
         'The database server runs on the same machine and shares its cores. workers=%d, batch_size=%d; engine source sha256 %s '
-        '(engine.py, db.py, columns.py).' % (args.workers, args.batch_size, info['engine_sha256']),
+        '(engine.py, _engine/, _db.py, columns.py).' % (args.workers, args.batch_size, info['engine_sha256']),
     ]
     if 'postgresql' in backend_settings:
         settings = backend_settings['postgresql']

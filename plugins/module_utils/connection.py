@@ -12,7 +12,7 @@ __metaclass__ = type
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.webops.encryption.plugins.module_utils import columns as columns_utils
-from ansible_collections.webops.encryption.plugins.module_utils import db as db_utils
+from ansible_collections.webops.encryption.plugins.module_utils import _db as db_utils
 from ansible_collections.webops.encryption.plugins.module_utils import engine
 from ansible_collections.webops.encryption.plugins.module_utils import fernet as fernet_utils
 from ansible_collections.webops.encryption.plugins.module_utils._dotenv import DotEnvError, read_env_file

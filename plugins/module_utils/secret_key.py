@@ -24,7 +24,8 @@ import time
 
 from ansible_collections.webops.encryption.plugins.module_utils import engine
 from ansible_collections.webops.encryption.plugins.module_utils import fernet as fernet_utils
-from ansible_collections.webops.encryption.plugins.module_utils.db import EngineError
+from ansible_collections.webops.encryption.plugins.module_utils._engine.errors import EngineError
+from ansible_collections.webops.encryption.plugins.module_utils._engine.results import ROTATE_COUNTS, note_id
 
 SECRET_KEY_NAME = "SECRET_KEY"
 DERIVATION_SALT = b"webops-config"
@@ -42,10 +43,6 @@ UNSAFE_CHARACTERS = "'\"#$\\% `"
 DEFAULT_LOOKING = ("django-insecure", "changeme", "change-me", "change_me", "change-this", "your-secret-key",
                    "secret-key-here", "insecure", "replace-me", "example")
 WRAPPED_PREFIX = "Z0FBQUFB"  # base64 of "gAAAAA"
-# The counts of each result's columns[] entries (the engine's rotate counts, same order).
-ROTATE_COUNTS = ("rows", "total", "already_current", "rotated", "plaintext", "encrypted_plaintext", "empty", "unknown",
-                 "rows_written", "conflicts")
-MAX_IDS = 20
 
 
 class InvalidSecretKey(ValueError):
@@ -205,10 +202,6 @@ class UnreadableValues(engine.UnknownTokens):
                      "made them to old_secret_keys, or set on_unknown=skip to leave them as they are" % where,)
 
 
-def _plain_id(pk):
-    return pk if isinstance(pk, (int, str)) else str(pk)
-
-
 def _tally(db, spec, info_, keyring, batch_size, new_name):
     counts = dict.fromkeys(ROTATE_COUNTS, 0)
     ids = []
@@ -223,8 +216,7 @@ def _tally(db, spec, info_, keyring, batch_size, new_name):
                 counts["plaintext"] += 1
             elif kind == fernet_utils.UNKNOWN:
                 counts["unknown"] += 1
-                if len(ids) < MAX_IDS:
-                    ids.append(_plain_id(pk))
+                note_id(ids, pk)
             elif name == new_name:
                 counts["already_current"] += 1
             else:

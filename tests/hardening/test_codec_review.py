@@ -17,7 +17,9 @@ import struct
 import pytest
 from cryptography.fernet import Fernet
 
-from ansible_collections.webops.encryption.plugins.module_utils import columns, db, engine, fernet
+from ansible_collections.webops.encryption.plugins.module_utils import _db as db
+from ansible_collections.webops.encryption.plugins.module_utils import columns, engine, fernet
+from ansible_collections.webops.encryption.plugins.module_utils._engine.codec import Codec
 
 import webops_db
 from hardening_ansible import run_module
@@ -241,7 +243,7 @@ def test_a_sqlite_unique_index_with_an_odd_name_is_used(tmp_path, tally):
 
 def test_codec_calls_stand_alone_after_a_failure(tally):
     key = fernet.parse_key(fernet.generate_key())
-    codec = engine._Codec(key)
+    codec = Codec(key)
     try:
         codec.seal_many([b"sealed", b"x" * 33, "text, not bytes"])
     except TypeError:

@@ -220,11 +220,13 @@ def test_faulty_encryptor_never_commits_a_bad_token(workers, sqlite_url, monkeyp
     """Inject a fault into the token codec (every 37th new token comes out corrupted): the batch
     holding it must not be written, the run must stop with a clear error, and once the fault is
     gone the same command finishes. Workers are forked, so they inherit the faulty codec."""
-    from ansible_collections.webops.encryption.plugins.module_utils import columns, db, engine
+    from ansible_collections.webops.encryption.plugins.module_utils import _db as db
+    from ansible_collections.webops.encryption.plugins.module_utils import columns, engine
+    from ansible_collections.webops.encryption.plugins.module_utils._engine.codec import Codec
     key = fernet.generate_key()
     before = fresh_db(sqlite_url, key, 60)
     new = fernet.generate_key()
-    real_seal = engine._Codec.seal_many
+    real_seal = Codec.seal_many
     calls = {"n": 0}
 
     def faulty_seal(self, plaintexts, timestamps=None):
@@ -237,7 +239,7 @@ def test_faulty_encryptor_never_commits_a_bad_token(workers, sqlite_url, monkeyp
                 tokens[position] = base64.urlsafe_b64encode(bytes(raw)).decode()
         return tokens
 
-    monkeypatch.setattr(engine._Codec, "seal_many", faulty_seal)
+    monkeypatch.setattr(Codec, "seal_many", faulty_seal)
     specs = columns.resolve("webops")
     with db.connect(sqlite_url) as adapter:
         try:

@@ -15,7 +15,8 @@ from urllib.parse import quote
 
 import pytest
 
-from ansible_collections.webops.encryption.plugins.module_utils import columns, db, engine, fernet
+from ansible_collections.webops.encryption.plugins.module_utils import _db as db
+from ansible_collections.webops.encryption.plugins.module_utils import columns, engine, fernet
 
 import webops_db
 from hardening_leaks import Needles

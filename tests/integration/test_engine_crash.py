@@ -18,7 +18,8 @@ from cryptography.fernet import Fernet
 
 import webops_db
 from engine_testlib import by_column, new_key, run, seeded
-from ansible_collections.webops.encryption.plugins.module_utils import columns, db, engine
+from ansible_collections.webops.encryption.plugins.module_utils import _db as db
+from ansible_collections.webops.encryption.plugins.module_utils import columns, engine
 
 
 def _rotate_in_child(url, new, old, conn):

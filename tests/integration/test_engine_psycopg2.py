@@ -11,7 +11,8 @@ import pytest
 
 import webops_db
 from engine_testlib import new_key, run, seeded
-from ansible_collections.webops.encryption.plugins.module_utils import db, engine
+from ansible_collections.webops.encryption.plugins.module_utils import _db as db
+from ansible_collections.webops.encryption.plugins.module_utils import engine
 
 psycopg2 = pytest.importorskip("psycopg2")
 

@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet
 
 import webops_db
 from engine_testlib import assert_no_secrets, by_column, new_key, plaintexts, run, seeded, specs
-from ansible_collections.webops.encryption.plugins.module_utils import db
+from ansible_collections.webops.encryption.plugins.module_utils import _db as db
 
 
 def _make_unreadable(url, lost):

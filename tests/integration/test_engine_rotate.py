@@ -12,7 +12,8 @@ from cryptography.fernet import Fernet
 
 import webops_db
 from engine_testlib import assert_no_secrets, by_column, new_key, plaintexts, run, seeded, specs
-from ansible_collections.webops.encryption.plugins.module_utils import columns, db, engine
+from ansible_collections.webops.encryption.plugins.module_utils import _db as db
+from ansible_collections.webops.encryption.plugins.module_utils import columns, engine
 
 TOKEN_COLUMNS = ["%s.%s" % (table, column) for table, column, _kind in webops_db.TOKEN_COLUMNS]
 

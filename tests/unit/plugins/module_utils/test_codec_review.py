@@ -20,8 +20,10 @@ import time
 import pytest
 from cryptography.fernet import Fernet
 
-from ansible_collections.webops.encryption.plugins.module_utils import columns, db, engine, fernet
-from ansible_collections.webops.encryption.plugins.module_utils.db import array_literal, describe_url
+from ansible_collections.webops.encryption.plugins.module_utils import _db as db
+from ansible_collections.webops.encryption.plugins.module_utils import columns, engine, fernet
+from ansible_collections.webops.encryption.plugins.module_utils._db import array_literal, describe_url
+from ansible_collections.webops.encryption.plugins.module_utils._engine.codec import Codec, token_bytes
 
 OLD = fernet.parse_key(fernet.generate_key())
 NEW = fernet.parse_key(fernet.generate_key())
@@ -68,7 +70,7 @@ def test_odd_tokens_the_app_reads_are_tokens_under_their_key():
         assert fernet.looks_like_token(value)
         assert keyring.signer(value) == (fernet.KEY, "old")
         assert keyring.classify(value) == (fernet.KEY, "old", "s3cret")
-        assert engine.token_bytes(value) == base64.urlsafe_b64decode(value.encode())
+        assert token_bytes(value) == base64.urlsafe_b64decode(value.encode())
 
 
 def test_rotation_writes_odd_tokens_back_clean_under_the_new_key(tmp_path):
@@ -223,7 +225,7 @@ def test_non_text_values_are_refused_with_a_message_and_nothing_written(tmp_path
 # --- 7. each codec call stands alone ----------------------------------------------------------
 
 def test_a_failed_seal_many_does_not_spoil_the_next_tokens():
-    codec = engine._Codec(NEW)
+    codec = Codec(NEW)
     with pytest.raises(TypeError):
         codec.seal_many([b"fine", b"x" * 40, "not bytes"])
     tokens = codec.seal_many([b"after", b"the failure" * 3])
@@ -231,7 +233,7 @@ def test_a_failed_seal_many_does_not_spoil_the_next_tokens():
 
 
 def test_a_misaligned_body_does_not_poison_later_calls():
-    codec = engine._Codec(NEW)
+    codec = Codec(NEW)
     good = base64.urlsafe_b64decode(NEW.encrypt("good"))
     assert codec.open_many([good[:-32] + b"\x00" * 5 + good[-32:]]) == [None]
     assert codec.open_many([good]) == [b"good"]

@@ -15,14 +15,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.webops.encryption.plugins.module_utils import engine
-from ansible_collections.webops.encryption.plugins.module_utils.db import array_literal
+from ansible_collections.webops.encryption.plugins.module_utils._db import array_literal
+from ansible_collections.webops.encryption.plugins.module_utils._engine import jobs
+from ansible_collections.webops.encryption.plugins.module_utils._engine.codec import Codec, token_bytes
 from ansible_collections.webops.encryption.plugins.module_utils.fernet import decode_token as fernet_decode_token
 from ansible_collections.webops.encryption.plugins.module_utils.fernet import generate_key, parse_key
 
 OLD = parse_key(generate_key())
 NEW = parse_key(generate_key())
 OTHER = parse_key(generate_key())
-SHARED = engine._Codec(NEW)
+SHARED = Codec(NEW)
 
 
 @settings(max_examples=300, deadline=None)
@@ -34,7 +36,7 @@ def test_codec_agrees_with_fernet_both_ways(plaintext):
     theirs = NEW.fernet.encrypt(plaintext).decode()
     assert codec.decrypt(theirs) == plaintext
     assert len(ours) == len(theirs) == engine.token_length(len(plaintext))
-    assert engine._Codec(OLD).decrypt(theirs) is None
+    assert Codec(OLD).decrypt(theirs) is None
     assert SHARED.seal_many([plaintext])[0] != ours, "every token has its own IV"
 
 
@@ -55,8 +57,8 @@ def test_batched_codec_agrees_with_fernet_for_whole_lists(plaintexts):
 def test_open_many_marks_only_the_bad_body():
     """A body whose padding is wrong (a valid HMAC over it is possible only with the key) is None
     at its own position; its neighbours still decrypt."""
-    good = [engine.token_bytes(token) for token in SHARED.seal_many([b"first", b"second secret", b"third"])]
-    codec = engine._Codec(NEW)
+    good = [token_bytes(token) for token in SHARED.seal_many([b"first", b"second secret", b"third"])]
+    codec = Codec(NEW)
     bad = bytearray(good[1])
     bad[-33] ^= 0xFF  # last ciphertext byte: the padding no longer decrypts to 1..16 equal bytes
     assert codec.open_many([good[0], bytes(bad), good[2]]) == [b"first", None, b"third"]
@@ -64,7 +66,7 @@ def test_open_many_marks_only_the_bad_body():
 
 
 def test_codec_refuses_bad_padding_and_foreign_tokens():
-    codec = engine._Codec(NEW)
+    codec = Codec(NEW)
     token = NEW.fernet.encrypt(b"secret").decode()
     data = bytearray(base64.urlsafe_b64decode(token))
     data[30] ^= 1  # body changed, HMAC now wrong
@@ -79,7 +81,7 @@ def test_token_length_of_the_real_secrets():
 
 
 def test_rotate_job_classifies_and_reencrypts():
-    job = engine._RotateJob(engine._Codec(NEW), [engine._Codec(OLD)], encrypt_plaintext=False)
+    job = jobs.RotateJob(Codec(NEW), [Codec(OLD)], encrypt_plaintext=False)
     values = [OLD.encrypt("a-secret"), NEW.encrypt("current"), "", None, "plaintext-legacy", OTHER.encrypt("foreign"),
               "gAAAAA" + "x" * 50, "ünïcødé"]
     writes, counts, unknown, _details = job.process(values, None)
@@ -88,7 +90,7 @@ def test_rotate_job_classifies_and_reencrypts():
     assert [index for index, _new in writes] == [0]
     assert NEW.decrypt(writes[0][1]) == "a-secret"
 
-    plain_too = engine._RotateJob(engine._Codec(NEW), [engine._Codec(OLD)], encrypt_plaintext=True)
+    plain_too = jobs.RotateJob(Codec(NEW), [Codec(OLD)], encrypt_plaintext=True)
     writes, counts, _unknown, _details = plain_too.process(values, None)
     assert counts["encrypted_plaintext"] == 2
     assert sorted(NEW.decrypt(new) for _index, new in writes) == sorted(["a-secret", "plaintext-legacy", "ünïcødé"])
@@ -98,7 +100,7 @@ def test_jobs_touch_only_sensitive_string_values_of_json():
     document = {"api_key": OLD.encrypt("k"), "username": "svc", "port": 5432, "enabled": True, "client_secret": None,
                 "refresh_token": "", "options": {"token_hint": OLD.encrypt("nested")}, "password": "legacy-plain"}
     text = json.dumps(document)
-    job = engine._RotateJob(engine._Codec(NEW), [engine._Codec(OLD)], encrypt_plaintext=False)
+    job = jobs.RotateJob(Codec(NEW), [Codec(OLD)], encrypt_plaintext=False)
     writes, counts, unknown, _details = job.process([text, None, "not json", "[1, 2]"], "(?i)api_key|token|private_key|password|secret")
     assert counts["rotated"] == 1 and counts["empty"] == 1 and counts["plaintext"] == 1 and unknown == []
     assert [index for index, _new in writes] == [0]
@@ -108,13 +110,13 @@ def test_jobs_touch_only_sensitive_string_values_of_json():
     for name in ("username", "port", "enabled", "client_secret", "refresh_token", "options", "password"):
         assert after[name] == document[name]
 
-    scan = engine._ScanJob([("new", engine._Codec(NEW)), ("old0", engine._Codec(OLD))], {"old0"}, False)
+    scan = jobs.ScanJob([("new", Codec(NEW)), ("old0", Codec(OLD))], {"old0"}, False)
     _writes, counts, unknown, needed = scan.process([text, None], "(?i)api_key|token|private_key|password|secret")
     assert counts["old0"] == 1 and counts["values"] == 3 and counts["rows_to_write"] == 1 and needed == len(document["api_key"])
 
 
 def test_encrypt_job_never_encrypts_a_token_twice():
-    job = engine._EncryptJob(engine._Codec(NEW), [engine._Codec(OLD)])
+    job = jobs.EncryptJob(Codec(NEW), [Codec(OLD)])
     values = ["legacy", NEW.encrypt("done"), OLD.encrypt("other"), "gAAAAA" + "y" * 60, "", None]
     writes, counts, unknown, _details = job.process(values, None)
     assert counts == {"empty": 2, "already_encrypted": 1, "newly_encrypted": 1, "other_key": 1, "unknown": 1}
@@ -123,7 +125,7 @@ def test_encrypt_job_never_encrypts_a_token_twice():
 
 
 def test_a_codec_that_disagrees_with_fernet_stops_the_batch():
-    class Broken(engine._Codec):
+    class Broken(Codec):
         __slots__ = ()
 
         def seal_many(self, plaintexts, timestamps=None):
@@ -164,4 +166,4 @@ def test_bad_arguments_are_refused_before_any_database_work():
     st.binary(min_size=0, max_size=160).map(lambda raw: "gAAAAA" + base64.b64encode(raw).decode()),
 ))
 def test_token_bytes_matches_fernet_decode_token(value):
-    assert engine.token_bytes(value) == fernet_decode_token(value)
+    assert token_bytes(value) == fernet_decode_token(value)

@@ -12,6 +12,7 @@ import threading
 import pytest
 
 from ansible_collections.webops.encryption.plugins.module_utils import engine
+from ansible_collections.webops.encryption.plugins.module_utils._engine.pipeline import Committer
 
 
 class Connection:
@@ -48,7 +49,7 @@ class Column:
 
 def test_batches_are_written_in_order_by_the_committer_thread():
     database, column = Database(), Column()
-    with engine._Committer(database) as committer:
+    with Committer(database) as committer:
         for first in range(10):
             committer.put(column, [first], ["old"], None)
     assert [first for first, _conn, _thread in column.written] == list(range(10))
@@ -60,7 +61,7 @@ def test_batches_are_written_in_order_by_the_committer_thread():
 def test_nothing_after_the_first_error_is_written_and_the_error_reaches_the_caller():
     database, column = Database(), Column(fail_on=3)
     with pytest.raises(engine.DatabaseError) as caught:
-        with engine._Committer(database) as committer:
+        with Committer(database) as committer:
             for first in range(10):
                 committer.put(column, [first], ["old"], None)
     assert "run again" in str(caught.value)
@@ -71,7 +72,7 @@ def test_nothing_after_the_first_error_is_written_and_the_error_reaches_the_call
 def test_a_failure_in_the_caller_abandons_what_is_queued():
     database, column = Database(), Column()
     with pytest.raises(RuntimeError):
-        with engine._Committer(database) as committer:
+        with Committer(database) as committer:
             committer.put(column, [0], ["old"], None)
             raise RuntimeError("a worker died")
     assert [first for first, _conn, _thread in column.written] in ([], [0])

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# PRIVATE: this module is internal to webops.encryption. Its API may change at any time,
+# without a changelog entry. Do not import it from outside this collection.
 """Two small database adapters (SQLite through the stdlib, PostgreSQL through psycopg 3 or
 psycopg2) behind one interface the engine uses:
 
@@ -51,6 +53,7 @@ if psycopg is None:
 else:
     psycopg2 = None
 
+from ansible_collections.webops.encryption.plugins.module_utils._engine.errors import DatabaseError, LockHeld
 from ansible_collections.webops.encryption.plugins.module_utils.columns import quote_identifier
 
 HAS_PSYCOPG = psycopg is not None or psycopg2 is not None
@@ -68,18 +71,6 @@ _PG_TEXT_TYPES = ("varchar", "text", "bpchar")
 _PG_JSON_TYPES = ("json", "jsonb")
 # How long widening waits for a table lock before it gives up (and changes nothing).
 WIDEN_LOCK_TIMEOUT = "30s"
-
-
-class EngineError(Exception):
-    """Base of every error the engine raises; messages are safe to show (no keys, tokens or plaintexts)."""
-
-
-class DatabaseError(EngineError):
-    """A database problem, described without row values or connection secrets."""
-
-
-class LockHeld(EngineError):
-    """Another run holds the engine lock on this database."""
 
 
 class ColumnInfo:
