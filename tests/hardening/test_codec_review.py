@@ -19,9 +19,9 @@ from cryptography.fernet import Fernet
 
 from ansible_collections.webops.encryption.plugins.module_utils import columns, db, engine, fernet
 
-import webops_db
-from hardening_ansible import run_module
-from hardening_leaks import Needles
+from hardening.harness.modules import run_module
+from support import webops_db
+from support.leaks import Needles
 
 WEBOPS = columns.resolve("webops")
 API_KEY = columns.ColumnSpec("databases", "api_key")

@@ -17,8 +17,9 @@ import subprocess
 import pytest
 from cryptography.fernet import Fernet
 
-import webops_db
-from custody_env import ROTATION_STEP_END, Site, assert_no_secret
+from support import webops_db
+from support.leaks import assert_no_secret
+from support.site import ROTATION_STEP_END, Site
 from ansible_collections.webops.encryption.plugins.module_utils.fernet import parse_key
 
 pytestmark = [pytest.mark.playbook, pytest.mark.slow]

@@ -15,10 +15,11 @@ import base64
 import os
 import re
 
-import webops_db
-from custody_env import assert_no_secret
-from engine_ansible import run_tasks
-from playbooks_site import ENV, HOSTS_SECRET_KEY, Environment, fingerprint, step_of
+from support import webops_db
+from support.ansible_runs import run_tasks
+from support.keys import fingerprint
+from support.leaks import assert_no_secret
+from support.site import ENV, Environment, HOSTS_SECRET_KEY, step_of
 
 USERS = 12
 NARROW = "core_two_factor_auth.secret is varchar(32) but the tokens it would receive need 140 characters"

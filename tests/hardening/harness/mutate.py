@@ -4,7 +4,7 @@
 """Mutation check for the hardening suite: weaken one safety at a time in a scratch copy of the
 repository and show which hardening test fails. Never touches the working tree.
 
-    .venv/bin/python tests/support/hardening_mutate.py [--scratch /tmp/mut] [--only NAME]
+    PYTHONPATH=tests .venv/bin/python -m hardening.harness.mutate [--scratch /tmp/mut] [--only NAME]
 
 Each mutation is a literal text replacement (the script fails loudly if the text is not found,
 so a refactor cannot silently turn a mutation into a no-op). Prints a table: mutation, the
@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from support.paths import REPO
 
 # name -> (file, old text, new text, what it weakens, pytest selection)
 MUTATIONS = [
