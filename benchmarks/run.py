@@ -541,7 +541,7 @@ def measure(backend, launcher: Launcher, rows: int, args, log) -> dict:
 def measure_window(tokens_wanted: int, log) -> dict:
     """rotate_keys.yml on SQLite: the units' stopped time next to the module's own time, from one run."""
     import re
-    from support.site import Site  # the tests' throwaway inventory (local hosts, vault made at run time)
+    from support.playbook_site import Site  # the tests' throwaway inventory (local hosts, vault made at run time)
 
     root = tempfile.mkdtemp(prefix='webops-window-')
     try:

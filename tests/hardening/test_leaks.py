@@ -23,7 +23,7 @@ from hardening.harness.strace import created_files, strace_prefix, wide_files
 from support import webops_db
 from support.ansible_runs import write_vars
 from support.leaks import split_core_debug_echo
-from support.site import ROTATION_STEP_END, fault_environ
+from support.playbook_site import ROTATION_STEP_END, fault_environ
 
 DB_MODULES = ("fernet_encrypt", "fernet_rotate", "fernet_audit", "fernet_recover")
 

@@ -20,7 +20,7 @@ import pytest
 from cryptography.fernet import InvalidToken
 
 from support import webops_db
-from support.site import ENV, FIRST_SECRET_KEY, PLAINTEXTS, SecretKeySite
+from support.playbook_site import ENV, FIRST_SECRET_KEY, PLAINTEXTS, SecretKeySite
 
 EXTRA_ROWS = 400  # sensitive values, written one per transaction (batch size 1), so a kill can land among them
 _FERNETS = {}

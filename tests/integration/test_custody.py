@@ -19,7 +19,7 @@ from cryptography.fernet import Fernet
 
 from support import webops_db
 from support.leaks import assert_no_secret
-from support.site import ROTATION_STEP_END, Site
+from support.playbook_site import ROTATION_STEP_END, Site
 from ansible_collections.webops.encryption.plugins.module_utils.fernet import parse_key
 
 pytestmark = [pytest.mark.playbook, pytest.mark.slow]

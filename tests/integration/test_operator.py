@@ -23,7 +23,7 @@ from cryptography.fernet import Fernet
 from support import webops_db
 from support.leaks import assert_no_secret
 from support.paths import REPO
-from support.site import Site
+from support.playbook_site import Site
 
 pytestmark = [pytest.mark.playbook, pytest.mark.slow]
 

@@ -19,7 +19,7 @@ from cryptography.fernet import Fernet
 from support import webops_db
 from support.keys import fingerprint
 from support.leaks import assert_no_secret
-from support.site import ENV, Environment, OTHER_SETTINGS, ROTATION_STEP_END, step_of
+from support.playbook_site import ENV, Environment, OTHER_SETTINGS, ROTATION_STEP_END, step_of
 
 
 def recap_changed(output, host):

@@ -19,7 +19,7 @@ from support import webops_db
 from support.ansible_runs import run_tasks
 from support.keys import fingerprint
 from support.leaks import assert_no_secret
-from support.site import ENV, Environment, HOSTS_SECRET_KEY, step_of
+from support.playbook_site import ENV, Environment, HOSTS_SECRET_KEY, step_of
 
 USERS = 12
 NARROW = "core_two_factor_auth.secret is varchar(32) but the tokens it would receive need 140 characters"

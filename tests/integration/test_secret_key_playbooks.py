@@ -15,7 +15,7 @@ import re
 from support import webops_db
 from support.keys import fingerprint
 from support.leaks import assert_no_secret
-from support.site import ENV, FIRST_SECRET_KEY, PLAINTEXTS, SecretKeySite
+from support.playbook_site import ENV, FIRST_SECRET_KEY, PLAINTEXTS, SecretKeySite
 
 
 def secret_fingerprint(secret_key):
