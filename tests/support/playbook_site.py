@@ -192,7 +192,6 @@ class Site:
             return [json.loads(line) for line in handle if line.strip()]
 
 
-
 ENV = "itest"
 # The hosts' SECRET_KEY as decouple reads it (quotes stripped): the configuration values are seeded
 # under it, as the application would have written them.

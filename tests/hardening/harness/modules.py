@@ -71,7 +71,6 @@ def run_module(name, args, workdir, check=False, diff=False, timeout=300, env=No
     return parse_result(proc.stdout), proc
 
 
-
 def run_debug_playbook(playbook, workdir, extra_args=(), env=None, timeout=600, verbosity=4, debug=True, inventory=None,
                        prefix=(), umask=None):
     """ansible-playbook with -vvvv, ANSIBLE_DEBUG and a log file; returns (CompletedProcess, log text).
