@@ -18,19 +18,11 @@ import pytest
 from cryptography.fernet import Fernet
 
 from support import webops_db
+from support.keys import fingerprint, new_key
 from support.leaks import assert_no_secret
 from support.playbook_site import ROTATION_STEP_END, Site
-from ansible_collections.webops.encryption.plugins.module_utils.fernet import parse_key
 
 pytestmark = [pytest.mark.playbook, pytest.mark.slow]
-
-
-def fingerprint(key):
-    return parse_key(key).fingerprint
-
-
-def new_key():
-    return Fernet.generate_key().decode("ascii")
 
 
 @pytest.fixture
