@@ -48,13 +48,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 # The child imports the engine from --collections-path (default: this checkout), e.g. to compare a patched engine.
 sys.path.insert(0, os.environ.get('WEBOPS_BENCH_COLLECTIONS') or os.path.join(REPO, 'collections'))
-sys.path.insert(0, os.path.join(REPO, 'tests', 'support'))
+# The tests' support package: the WebOps schema's reference implementation and the throwaway PostgreSQL.
+sys.path.insert(0, os.path.join(REPO, 'tests'))
 
 import cryptography  # noqa: E402  pylint: disable=wrong-import-position
 from cryptography.fernet import Fernet, MultiFernet  # noqa: E402  pylint: disable=wrong-import-position
 
 import datagen  # noqa: E402  pylint: disable=wrong-import-position
-import webops_db  # noqa: E402  pylint: disable=wrong-import-position
+from support import webops_db  # noqa: E402  pylint: disable=wrong-import-position
 
 TARGET_C_OVER_A = 5.0
 TARGET_C_OVER_B = 0.7
@@ -166,7 +167,7 @@ class PostgresBackend:
     name = 'postgresql'
 
     def __init__(self, fsync: bool):
-        from pg_cluster import PgCluster
+        from support.pg_cluster import PgCluster
         self.cluster = PgCluster().start()
         self.fsync = fsync
         if fsync:
@@ -239,7 +240,7 @@ def measure_ceiling(old: bytes, new: bytes, workers: int, seconds: float) -> dic
 # ---------------------------------------------------------------- (a) baseline
 
 def _token_columns() -> dict:
-    """{table: [(column, kind), ...]} from the judge's list (webops_db.TOKEN_COLUMNS)."""
+    """{table: [(column, kind), ...]} from the reference implementation's list (webops_db.TOKEN_COLUMNS)."""
     tables = {}
     for table, column, kind in webops_db.TOKEN_COLUMNS:
         if table in datagen.COLUMNS:
@@ -546,7 +547,7 @@ def measure(backend, launcher: Launcher, rows: int, args, log) -> dict:
 def measure_window(tokens_wanted: int, log) -> dict:
     """rotate_keys.yml on SQLite: the units' stopped time next to the module's own time, from one run."""
     import re
-    from custody_env import Site  # the tests' throwaway inventory (local hosts, vault made at run time)
+    from support.playbook_site import Site  # the tests' throwaway inventory (local hosts, vault made at run time)
 
     root = tempfile.mkdtemp(prefix='webops-window-')
     try:

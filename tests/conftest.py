@@ -1,23 +1,20 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fixtures shared by every test suite: the collection on sys.path, a real PostgreSQL, SQLite files."""
+"""Fixtures shared by every test suite: a real PostgreSQL, SQLite files.
+
+pytest.ini puts ``collections`` (``ansible_collections.webops.encryption`` resolves through the
+committed link) and ``tests`` (the ``support`` package, tests/support) on the import path.
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-import sys
-
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# `import ansible_collections.webops.encryption...` resolves through the committed link.
-sys.path.insert(0, os.path.join(REPO, "collections"))
-sys.path.insert(0, os.path.join(REPO, "tests", "support"))
-
-from pg_cluster import PgCluster  # noqa: E402  pylint: disable=wrong-import-position
+from support.paths import REPO
+from support.pg_cluster import PgCluster
 
 
 @pytest.fixture(scope="session")

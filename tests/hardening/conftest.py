@@ -7,19 +7,16 @@ Each test records what it did *before* it asserts, so a failing test still shows
 up in the figures (a fault injected but not survived, an input not rejected cleanly,
 a leak found). The table is printed in the terminal summary and the latest figures
 are written to /tmp/hardening-report.md, the figures the contributor guide quotes.
+
+The suite's own helpers are the ``hardening.harness`` package beside this file (importable
+because pytest.ini puts ``tests`` on the import path, like the shared ``support`` package).
 """
 
 import datetime
 import os
 import re
-import sys
 
 import pytest
-
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_SUPPORT = os.path.join(os.path.dirname(_HERE), "support")
-if _SUPPORT not in sys.path:
-    sys.path.insert(0, _SUPPORT)
 
 REPORT_PATH = os.environ.get("HARDENING_REPORT", "/tmp/hardening-report.md")
 
@@ -157,7 +154,7 @@ README_TEXT = """## Hardening: faults, hostile input and secret leaks
 cuts database connections, fills the disk under the `.env`, feeds hostile keys, tokens, values,
 identifiers and URLs, and scans every output for keys and secrets. Everything is real: a
 throwaway PostgreSQL 15 cluster, SQLite files, the module files run with Ansible's own argument
-file, and `ansible-playbook` against a local environment built like `inventories/demo`.
+file, and `ansible-playbook` against a local environment built like `examples/inventories/demo`.
 
     make hardening            # or: .venv/bin/python -m pytest tests/hardening
     HARDENING_SEED=123 ...    # replay the SIGKILL loop's random kill points (the seed is printed)
@@ -211,6 +208,6 @@ What it checks, and the rule each check enforces:
 - **Permissions**: under umask 000, strace records every file created or re-moded where keys
   live (temp files of atomic writes, backups, the vault, logs): none may ever exist wider than
   0600, and files end up owned as configured.
-- **Mutation check**: `tests/support/hardening_mutate.py` weakens one safety at a time in a
+- **Mutation check**: `tests/hardening/harness/mutate.py` weakens one safety at a time in a
   scratch copy (`/tmp/mut`) and shows which test fails.
 """

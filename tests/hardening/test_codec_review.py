@@ -21,9 +21,9 @@ from ansible_collections.webops.encryption.plugins.module_utils import _db as db
 from ansible_collections.webops.encryption.plugins.module_utils import columns, engine, fernet
 from ansible_collections.webops.encryption.plugins.module_utils._engine.codec import Codec
 
-import webops_db
-from hardening_ansible import run_module
-from hardening_leaks import Needles
+from hardening.harness.modules import run_module
+from support import webops_db
+from support.leaks import Needles
 
 WEBOPS = columns.resolve("webops")
 API_KEY = columns.ColumnSpec("databases", "api_key")

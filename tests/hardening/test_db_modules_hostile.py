@@ -11,9 +11,9 @@ import pytest
 
 from ansible_collections.webops.encryption.plugins.module_utils import fernet
 
-import webops_db
-from hardening_ansible import module_exists, run_module
-from hardening_leaks import Needles
+from hardening.harness.modules import module_exists, run_module
+from support import webops_db
+from support.leaks import Needles
 
 
 def _cases(key, new, env_file):

@@ -14,7 +14,7 @@ import pytest
 
 from ansible_collections.webops.encryption.plugins.module_utils import _dotenv as dotenv, fernet
 
-from hardening_leaks import Needles
+from support.leaks import Needles
 
 
 def _snapshot(path):

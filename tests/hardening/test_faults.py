@@ -17,10 +17,10 @@ import pytest
 
 from ansible_collections.webops.encryption.plugins.module_utils import fernet
 
-import webops_db
-from hardening_faults import Child, fraction_under, fresh_db, run_engine
-from hardening_leaks import Needles
-from pg_cluster import PgCluster
+from hardening.harness.faults import Child, fraction_under, fresh_db, run_engine
+from support import webops_db
+from support.leaks import Needles
+from support.pg_cluster import PgCluster
 
 SEED = int(os.environ.get("HARDENING_SEED", "0")) or random.SystemRandom().randrange(1, 2 ** 31)
 USERS = 200          # about 2,000 token values over the WebOps tables

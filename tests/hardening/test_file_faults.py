@@ -19,10 +19,11 @@ import pytest
 
 from ansible_collections.webops.encryption.plugins.module_utils import _dotenv as dotenv, fernet
 
-import webops_db
-from hardening_ansible import REPO, module_exists, run_module
-from hardening_env import Environment
-from hardening_leaks import Needles
+from hardening.harness.environment import Environment
+from hardening.harness.modules import module_exists, run_module
+from support import webops_db
+from support.leaks import Needles
+from support.paths import REPO
 
 SEED = int(os.environ.get("HARDENING_SEED", "0")) or random.SystemRandom().randrange(1, 2 ** 31)
 
@@ -199,7 +200,7 @@ class CallbackModule(CallbackBase):
 
 @pytest.fixture
 def own_cluster():
-    from pg_cluster import PgCluster
+    from support.pg_cluster import PgCluster
     cluster = PgCluster().start()
     try:
         yield cluster

@@ -18,8 +18,8 @@ import pytest
 from ansible_collections.webops.encryption.plugins.module_utils import _db as db
 from ansible_collections.webops.encryption.plugins.module_utils import columns, engine, fernet
 
-import webops_db
-from hardening_leaks import Needles
+from support import webops_db
+from support.leaks import Needles
 
 WEBOPS = columns.resolve("webops")
 
@@ -225,7 +225,7 @@ _JSON_DOCS = {
 
 def test_json_credentials_that_are_not_plain_objects_are_left_alone(db_url, tally):
     key = _seeded(db_url, users=4)
-    # The judge (webops_db.digest) reads object documents only: take it before the odd rows go in.
+    # The independent check (webops_db.digest) reads object documents only: take it before the odd rows go in.
     before = webops_db.digest(db_url, [key])
     conn = webops_db.Database(db_url)
     pk = 100

@@ -16,7 +16,7 @@ import pytest
 
 from ansible_collections.webops.encryption.plugins.module_utils import fernet
 
-from hardening_leaks import Needles
+from support.leaks import Needles
 
 
 def _urlsafe_key():

@@ -17,9 +17,9 @@ import pytest
 
 from ansible_collections.webops.encryption.plugins.module_utils import fernet
 
-from hardening_ansible import module_exists, run_module
-from hardening_leaks import Needles
-from hardening_watch import have_strace, run_traced, wide_files, created_files
+from hardening.harness.modules import module_exists, run_module
+from hardening.harness.strace import created_files, have_strace, run_traced, wide_files
+from support.leaks import Needles
 
 
 def _need(name):
@@ -147,7 +147,7 @@ def test_modules_refuse_hostile_env_and_write_nothing(module, label, content, en
     needles = Needles().add_key("file key", key).add_key("new", new).add_plaintext("SECRET_KEY", secret)
     leaks = _scan_proc(needles, proc, result, module)
     if label == "invalid-existing" and module == "env_file":
-        # env_file does not judge other variables: setting a name beside them is legitimate.
+        # env_file does not police other variables: setting a name beside them is legitimate.
         ok = bool(result) and not result.get("failed") and result.get("changed") is True
         tally.input("%s:%s" % (module, label), ok and not leaks, repr(result)[:100])
         assert ok, result

@@ -17,12 +17,13 @@ import time
 import pytest
 import yaml
 
-import webops_db
-from custody_env import ROTATION_STEP_END, fault_environ
-from hardening_ansible import module_exists, run_playbook, write_vars
-from hardening_env import Environment
-from hardening_leaks import split_core_debug_echo
-from hardening_watch import created_files, strace_prefix, wide_files
+from hardening.harness.environment import Environment
+from hardening.harness.modules import module_exists, run_debug_playbook
+from hardening.harness.strace import created_files, strace_prefix, wide_files
+from support import webops_db
+from support.ansible_runs import write_vars
+from support.leaks import split_core_debug_echo
+from support.playbook_site import ROTATION_STEP_END, fault_environ
 
 DB_MODULES = ("fernet_encrypt", "fernet_rotate", "fernet_audit", "fernet_recover")
 
@@ -213,7 +214,7 @@ def test_database_modules_leak_nothing_on_any_path(backend, request, tmp_path, t
                                        "export_path": os.path.join(env.backups, "unreadable.jsonl")})
     book = tmp_path / "modules.yml"
     _module_playbook(str(book), env.env_file, short=backend == "postgresql")
-    proc, log = run_playbook(book, tmp_path, extra_args=["--diff"], env={
+    proc, log = run_debug_playbook(book, tmp_path, extra_args=["--diff"], env={
         "ANSIBLE_LOCAL_TEMP": str(tmp_path / "env" / "atmp-local"), "ANSIBLE_REMOTE_TMP": str(tmp_path / "env" / "atmp-remote"),
         "ANSIBLE_PYTHON_INTERPRETER": sys.executable}, inventory="localhost,")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]

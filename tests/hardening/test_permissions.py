@@ -16,9 +16,8 @@ import pytest
 
 from ansible_collections.webops.encryption.plugins.module_utils import _dotenv as dotenv, fernet
 
-from hardening_watch import have_strace, run_traced, wide_files, created_files
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from hardening.harness.strace import created_files, have_strace, run_traced, wide_files
+from support.paths import COLLECTIONS
 
 
 @pytest.fixture
@@ -73,13 +72,12 @@ def test_write_atomic_under_strace_never_creates_a_wide_file(tmp_path, tally):
     target = tmp_path / "env"
     target.mkdir()
     script = (
-        "import sys; sys.path.insert(0, %r)\n"
         "from ansible_collections.webops.encryption.plugins.module_utils import _dotenv as dotenv, fernet\n"
         "for i in range(5):\n"
         "    dotenv.write_atomic(%r, 'ENCRYPTION_KEY=%%s\\n' %% fernet.generate_key())\n"
-    ) % (os.path.join(REPO, "collections"), str(target / ".env"))
+    ) % str(target / ".env")
     log = str(tmp_path / "strace.log")
-    proc = run_traced([sys.executable, "-c", script], log)
+    proc = run_traced([sys.executable, "-c", script], log, env=dict(os.environ, PYTHONPATH=COLLECTIONS))
     assert proc.returncode == 0, proc.stderr
     wide = wide_files(log, [str(target)])
     created = created_files(log, [str(target)])

@@ -14,21 +14,13 @@ import base64
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 from cryptography.fernet import InvalidToken
 
-_SUPPORT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support")
-_INTEGRATION = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integration")
-for _path in (_SUPPORT, _INTEGRATION):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-import webops_db  # noqa: E402  pylint: disable=wrong-import-position
-from playbooks_site import ENV  # noqa: E402  pylint: disable=wrong-import-position
-from test_secret_key_playbooks import FIRST_SECRET_KEY, PLAINTEXTS, SecretKeySite  # noqa: E402  pylint: disable=wrong-import-position
+from support import webops_db
+from support.playbook_site import ENV, FIRST_SECRET_KEY, PLAINTEXTS, SecretKeySite
 
 EXTRA_ROWS = 400  # sensitive values, written one per transaction (batch size 1), so a kill can land among them
 _FERNETS = {}

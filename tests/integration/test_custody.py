@@ -17,19 +17,12 @@ import subprocess
 import pytest
 from cryptography.fernet import Fernet
 
-import webops_db
-from custody_env import ROTATION_STEP_END, Site, assert_no_secret
-from ansible_collections.webops.encryption.plugins.module_utils.fernet import parse_key
+from support import webops_db
+from support.keys import fingerprint, new_key
+from support.leaks import assert_no_secret
+from support.playbook_site import ROTATION_STEP_END, Site
 
 pytestmark = [pytest.mark.playbook, pytest.mark.slow]
-
-
-def fingerprint(key):
-    return parse_key(key).fingerprint
-
-
-def new_key():
-    return Fernet.generate_key().decode("ascii")
 
 
 @pytest.fixture

@@ -15,12 +15,9 @@ from cryptography.fernet import Fernet
 from ansible_collections.webops.encryption.plugins.module_utils._custody import Custody, VaultVarsError, summary
 from ansible_collections.webops.encryption.plugins.module_utils.fernet import parse_key
 from ansible_collections.webops.encryption.plugins.modules.audit_log import key_material_at
+from support.keys import new_key
 
 NOW = datetime.datetime(2026, 6, 1, tzinfo=datetime.timezone.utc)
-
-
-def new_key():
-    return Fernet.generate_key().decode("ascii")
 
 
 def custody(**data):

@@ -11,9 +11,11 @@ __metaclass__ = type
 import os
 import stat
 
-import webops_db
-from engine_ansible import run_tasks, write_env
-from engine_testlib import assert_no_secrets, new_key, plaintexts, readable_values, seeded
+from support import webops_db
+from support.ansible_runs import run_tasks, write_env
+from support.engine_api import plaintexts, readable_values, seeded
+from support.keys import new_key
+from support.leaks import assert_no_secrets
 
 
 def _task(name, module, args, **extra):

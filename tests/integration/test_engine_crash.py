@@ -16,8 +16,9 @@ import time
 import pytest
 from cryptography.fernet import Fernet
 
-import webops_db
-from engine_testlib import by_column, new_key, run, seeded
+from support import webops_db
+from support.engine_api import by_column, run, seeded
+from support.keys import new_key
 from ansible_collections.webops.encryption.plugins.module_utils import _db as db
 from ansible_collections.webops.encryption.plugins.module_utils import columns, engine
 

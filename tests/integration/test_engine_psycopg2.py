@@ -9,8 +9,9 @@ __metaclass__ = type
 
 import pytest
 
-import webops_db
-from engine_testlib import new_key, run, seeded
+from support import webops_db
+from support.engine_api import run, seeded
+from support.keys import new_key
 from ansible_collections.webops.encryption.plugins.module_utils import _db as db
 from ansible_collections.webops.encryption.plugins.module_utils import engine
 

@@ -10,8 +10,10 @@ __metaclass__ = type
 import pytest
 from cryptography.fernet import Fernet
 
-import webops_db
-from engine_testlib import assert_no_secrets, by_column, new_key, plaintexts, run, seeded, specs
+from support import webops_db
+from support.engine_api import by_column, plaintexts, run, seeded, specs
+from support.keys import new_key
+from support.leaks import assert_no_secrets
 from ansible_collections.webops.encryption.plugins.module_utils import _db as db
 from ansible_collections.webops.encryption.plugins.module_utils import columns, engine
 

@@ -23,8 +23,9 @@ import tempfile
 
 import pytest
 
-from keys_ansible import new_key, other_form, run_playbook, snapshot
-from hardening_leaks import Needles
+from support.ansible_runs import run_playbook, snapshot
+from support.keys import new_key, other_form
+from support.leaks import Needles
 
 from ansible_collections.webops.encryption.plugins.module_utils._dotenv import read_env_file
 from ansible_collections.webops.encryption.plugins.module_utils.fernet import MSG_INVALID_KEY, MSG_NOT_CONFIGURED, parse_key

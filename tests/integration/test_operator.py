@@ -20,8 +20,10 @@ import pytest
 import yaml
 from cryptography.fernet import Fernet
 
-import webops_db
-from custody_env import REPO, Site, assert_no_secret
+from support import webops_db
+from support.leaks import assert_no_secret
+from support.paths import REPO
+from support.playbook_site import Site
 
 pytestmark = [pytest.mark.playbook, pytest.mark.slow]
 

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The real playbooks (setup_encryption, rotate_keys, verify_keys, encrypt_secrets) run with
 ansible-playbook against local hosts, each with its own .env, and a real SQLite or PostgreSQL
-database seeded with WebOps-shaped secrets. Judged by tests/support/webops_db.py, which decrypts
+database seeded with WebOps-shaped secrets. Checked by tests/support/webops_db.py, which decrypts
 every value on its own. Systemd handlers are proven by the Molecule scenarios."""
 
 from __future__ import absolute_import, division, print_function
@@ -16,10 +16,10 @@ import stat
 
 from cryptography.fernet import Fernet
 
-import webops_db
-from custody_env import assert_no_secret
-from custody_env import ROTATION_STEP_END
-from playbooks_site import ENV, OTHER_SETTINGS, Environment, fingerprint, step_of
+from support import webops_db
+from support.keys import fingerprint
+from support.leaks import assert_no_secret
+from support.playbook_site import ENV, Environment, OTHER_SETTINGS, ROTATION_STEP_END, step_of
 
 
 def recap_changed(output, host):

@@ -15,10 +15,11 @@ import base64
 import os
 import re
 
-import webops_db
-from custody_env import assert_no_secret
-from engine_ansible import run_tasks
-from playbooks_site import ENV, HOSTS_SECRET_KEY, Environment, fingerprint, step_of
+from support import webops_db
+from support.ansible_runs import run_tasks
+from support.keys import fingerprint
+from support.leaks import assert_no_secret
+from support.playbook_site import ENV, Environment, HOSTS_SECRET_KEY, step_of
 
 USERS = 12
 NARROW = "core_two_factor_auth.secret is varchar(32) but the tokens it would receive need 140 characters"
@@ -40,7 +41,7 @@ def column_shape(url):
             for table in ("core_two_factor_auth", "core_webhook"))
 
 
-def snapshot(site):
+def site_state(site):
     vault = open(site.vault_file(ENV), "rb").read() if os.path.exists(site.vault_file(ENV)) else None
     return site.env_bytes(), vault, site.database_state(), column_shape(site.database_url), site.log_lines()
 
@@ -54,19 +55,19 @@ def assert_refused_with_both_ways_out(output):
 
 def test_stock_widths_are_refused_before_anything_changes(tmp_path, pg_url):
     site = narrow_site(tmp_path, pg_url)
-    before = snapshot(site)
+    before = site_state(site)
 
     # setup (which would adopt and escrow the hosts' key) and encrypt_secrets stop before any write.
     for playbook in ("setup_encryption.yml", "encrypt_secrets.yml"):
         result = site.run(playbook)
         assert result.returncode != 0, result.stdout[-3000:]
         assert_refused_with_both_ways_out(result.stdout)
-        assert snapshot(site) == before, playbook
+        assert site_state(site) == before, playbook
     assert not os.path.exists(site.vault_file(ENV))
 
     # The rotation stops in step 1: no new key made or escrowed, no .env, unit or row touched.
     site.write_vault(ENV, {"webops_encryption_key": site.first_key})
-    before = snapshot(site)
+    before = site_state(site)
     for check in (True, False):
         result = site.run("rotate_keys.yml", check=check)
         assert result.returncode != 0, result.stdout[-3000:]
@@ -79,7 +80,7 @@ def test_stock_widths_are_refused_before_anything_changes(tmp_path, pg_url):
         else:
             assert "No .env and no database value changed yet" in result.stdout
             assert "resume with the same command: ansible-playbook " in result.stdout
-        after = snapshot(site)
+        after = site_state(site)
         assert after[:4] == before[:4], "check=%s changed something" % check
         if not check:
             failures = [line for line in after[4] if line.get("operation") == "rotate"]

@@ -3,15 +3,16 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """fernet_rotate and fernet_audit with new_secret_key/old_secret_keys, through real ansible-playbook runs,
 on SQLite and PostgreSQL: the sensitive configuration values move from keys derived from old
-SECRET_KEYs to the one derived from the new SECRET_KEY, judged by webops_db's own derivation."""
+SECRET_KEYs to the one derived from the new SECRET_KEY, checked by webops_db's own derivation."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import webops_db
-from engine_ansible import run_tasks, write_env
-from engine_testlib import assert_no_secrets, new_key
+from support import webops_db
+from support.ansible_runs import run_tasks, write_env
+from support.keys import new_key
+from support.leaks import assert_no_secrets
 
 OLD = "0ld-SECRET.key:" + "aB3dE5gH7jK9mN1pQ2sT4vW6yZ8cF0hJ" + "x" * 6
 RETIRED = "Retired+key~" + "Qw9Er8Ty7Ui6Op5As4Df3Gh2Jk1Lz0Xc" + "y" * 10
@@ -83,7 +84,7 @@ def test_secret_key_rotation_and_audit_leave_encryption_key_columns_alone(db_url
     assert not again["changed"] and again["totals"]["already_current"] == 3
     assert after["totals"]["secret_keys"] == {"current": 3, "old0": 0, "old1": 0}
 
-    # The judge: every sensitive value opens with the key derived from the new SECRET_KEY, same text;
+    # The independent check: every sensitive value opens with the key derived from the new SECRET_KEY, same text;
     # plain rows and every ENCRYPTION_KEY token are exactly as they were.
     opened = webops_db.open_config(db_url, [NEW])
     assert dict((k, v[1]) for k, v in opened.items() if k != "empty_secret") == \

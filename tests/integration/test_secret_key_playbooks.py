@@ -3,79 +3,23 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """rotate_secret_key.yml and rotate_keys.yml -e reason=compromise, run with ansible-playbook against
 local hosts with their own .env and a real SQLite or PostgreSQL database holding sensitive and plain
-configuration values. Judged by webops_db, which derives the app's key from SECRET_KEY on its own."""
+configuration values. Checked by webops_db, which derives the app's key from SECRET_KEY on its own."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import hashlib
-import os
 import re
-import stat
 
-import webops_db
-from custody_env import assert_no_secret
-from playbooks_site import ENV, Environment, fingerprint
-
-# The .env of the test environment holds SECRET_KEY='django-insecure-kept as is' (decouple strips the quotes).
-FIRST_SECRET_KEY = "django-insecure-kept as is"
-PLAINTEXTS = {"smtp_password": "smtp-pass", "slack_webhook": "https://hooks.example/x"}
+from support import webops_db
+from support.keys import fingerprint
+from support.leaks import assert_no_secret
+from support.playbook_site import ENV, FIRST_SECRET_KEY, PLAINTEXTS, SecretKeySite
 
 
 def secret_fingerprint(secret_key):
     return "sha256:" + hashlib.sha256(secret_key.encode("utf-8")).hexdigest()[:16]
-
-
-class SecretKeySite(Environment):
-    """The playbook tests' environment, with the configuration values under its hosts' SECRET_KEY."""
-
-    def __init__(self, root, database_url, hosts=("panel1",)):
-        super(SecretKeySite, self).__init__(root, database_url, hosts=hosts)
-        webops_db.reseed_config(database_url, FIRST_SECRET_KEY)
-        self.config_plain = [row for row in webops_db.config_rows(database_url) if not row[3]]
-
-    def secret_keys(self):
-        keys = {FIRST_SECRET_KEY}
-        data = self.vault_data()
-        for name in ("webops_secret_key", "webops_secret_key_next"):
-            if data.get(name):
-                keys.add(data[name])
-        keys.update(entry["key"] for entry in data.get("webops_secret_key_history") or [])
-        return keys
-
-    def run(self, playbook, check=False, env=ENV, **extra):
-        result = super(SecretKeySite, self).run(playbook, check=check, env=env, **extra)
-        for key in self.secret_keys():
-            assert key not in result.stdout, "a SECRET_KEY appears in the output"
-        return result
-
-    def host_files(self, host):
-        directory = os.path.dirname(self.env_file(ENV, host))
-        return [os.path.join(directory, name) for name in os.listdir(directory)
-                if os.path.isfile(os.path.join(directory, name))]
-
-    def assert_secret_key_rotated(self, encryption_key):
-        """Finished: one new SECRET_KEY in the vault and every .env, every sensitive value under its
-        derived key with the same text, plain rows as they were, no retired SECRET_KEY on a host."""
-        vault = self.vault_data()
-        new = vault["webops_secret_key"]
-        assert "webops_secret_key_next" not in vault
-        assert len(new) >= 50 and not set(new) & set("'\"#$\\% `")
-        for host in self.hosts:
-            values = self.env_values(host)
-            assert values["SECRET_KEY"] == new, host
-            assert values["ENCRYPTION_KEY"] == encryption_key, host
-            assert stat.S_IMODE(os.stat(self.env_file(ENV, host)).st_mode) == 0o600
-            for path in self.host_files(host):
-                with open(path) as handle:
-                    text = handle.read()
-                for retired in self.secret_keys() - {new}:
-                    assert "SECRET_KEY=%s\n" % retired not in text and "SECRET_KEY='%s'" % retired not in text, path
-        opened = webops_db.open_config(self.database_url, [new])
-        assert opened == dict((name, (0, text)) for name, text in PLAINTEXTS.items()), opened
-        assert [row for row in webops_db.config_rows(self.database_url) if not row[3]] == self.config_plain
-        return new
 
 
 def test_rotate_secret_key_check_then_rotate_leaves_encryption_key_data_alone(tmp_path, sqlite_url):

@@ -3,10 +3,13 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the Molecule verifiers read off the test hosts: real files, units and database rows.
 
-Like webops_db.py this is a judge, so it does not import the collection. Keys are wrapped in
+Like webops_db.py this is an independent check, so it does not import the collection. Keys are wrapped in
 ``Key``, whose repr is a fingerprint: a failing assertion shows fingerprints, never key text.
 The database is read from the controller over the shared loopback (the scenarios run their
 containers with ``network: host``), with the DATABASE_URL the host's own .env holds.
+
+The verifiers import it as ``support.molecule_checks``; the converge playbooks run it as
+``PYTHONPATH=tests python -m support.molecule_checks snapshot|kill-mid-rotation ...``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,11 +23,7 @@ import os
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
-
-import webops_db  # noqa: E402  (the independent judge of the WebOps schema)
+from support import webops_db
 
 ENV_FILE = "/opt/webops/.env"
 ENV_LINK = "/opt/webops/control-panel/.env"
@@ -162,15 +161,6 @@ def wait_for(predicate, timeout=30.0, interval=0.5):
         time.sleep(interval)
 
 
-def census(url, keys):
-    """{table.column: {key index | 'plain' | 'empty' | 'unknown': count}} (webops_db)."""
-    return webops_db.census(url, [key.text for key in keys])
-
-
-def digest(url, keys):
-    return webops_db.digest(url, [key.text for key in keys])
-
-
 def values_not_under(url, key):
     """Locations whose value is not a token of ``key`` (plaintext counts; empty does not)."""
     fernets = [key.text]
@@ -213,7 +203,7 @@ def _podman_text(container, *argv):
     return subprocess.check_output(("podman", "exec", container) + argv).decode("utf-8")
 
 
-def snapshot(container, database_container=None):
+def rotation_state(container, database_container=None):
     """Fingerprints and counts that describe where a rotation stands (no key, no plaintext)."""
     env = Secrets(parse_env(_podman_text(container, "cat", ENV_FILE)))
     db_env = env if database_container in (None, container) else Secrets(parse_env(_podman_text(database_container, "cat", ENV_FILE)))
@@ -224,7 +214,7 @@ def snapshot(container, database_container=None):
             if key is not None and key not in keys:
                 keys.append(key)
     counts = {}
-    for column, buckets in census(db_env["DATABASE_URL"], keys).items():
+    for column, buckets in webops_db.census(db_env["DATABASE_URL"], keys).items():
         for where, count in buckets.items():
             name = keys[where].fingerprint if isinstance(where, int) else where
             counts[name] = counts.get(name, 0) + count
@@ -255,7 +245,7 @@ def kill_mid_rotation(container, controller_pid, timeout=300.0):
             current, upcoming, _history = vault_keys()
             if upcoming is not None:
                 totals = {}
-                for buckets in census(database_url_of(container), [current, upcoming]).values():
+                for buckets in webops_db.census(database_url_of(container), [current, upcoming]).values():
                     for where, count in buckets.items():
                         totals[where] = totals.get(where, 0) + count
                 if totals.get(0, 0) > 0 and totals.get(1, 0) > 0:
@@ -290,11 +280,11 @@ def main(argv=None):
         cmd.add_argument("--out", required=True, help="JSON file (in the scenario's state directory)")
     args = parser.parse_args(argv)
     if args.command == "snapshot":
-        result = snapshot(args.container, args.database_container)
+        result = rotation_state(args.container, args.database_container)
     else:
         result = kill_mid_rotation(args.container, args.controller_pid)
         time.sleep(1)
-        result.update(snapshot(args.container))
+        result.update(rotation_state(args.container))
     with open(args.out, "w") as handle:
         json.dump(result, handle, indent=1, sort_keys=True)
     print(json.dumps(result, sort_keys=True))

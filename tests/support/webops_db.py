@@ -1,11 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Build, seed and judge a WebOps-shaped database for the tests, the demo and Molecule.
+"""Build, seed and check a WebOps-shaped database for the tests, the demo and Molecule.
 
-This is the judge, so it does not import the collection: it has its own list of token
-columns (from the WebOps migrations) and decrypts with ``cryptography`` directly. Keys reach
-the command line only through environment variables, never argv.
+This is the reference implementation the collection is checked against, so it does not import
+the collection: it has its own list of token columns (from the WebOps migrations) and decrypts
+with ``cryptography`` directly. It runs as a script too (the demo, the Molecule hosts), so it
+imports nothing from the tests either. Keys reach the command line only through environment
+variables, never argv.
 
     python webops_db.py create --url sqlite:////tmp/x.sqlite3 [--narrow]
     WEBOPS_KEY=... python webops_db.py seed --url URL --key-env WEBOPS_KEY [--users 20] [--secret-key-env NAME]
@@ -204,7 +206,7 @@ def seed(url, key, users=20, legacy_plaintext=2, unknown=0, unknown_key=None, se
     ``unknown`` rows (webhook secrets and database API keys) are under ``unknown_key``.
     """
     rng = random.Random(rng_seed)
-    fernet = Fernet(key.encode("ascii") if isinstance(key, str) else key)
+    fernet = _fernet(key)
     stranger = Fernet(unknown_key or Fernet.generate_key())
 
     def enc(value):
@@ -313,9 +315,16 @@ def open_value(value, fernets):
     return "unknown", None
 
 
+def _fernet(key):
+    """A Fernet for ``key``: text, bytes, or an object holding the text in ``text``
+    (molecule_checks.Key, whose repr is a fingerprint)."""
+    key = getattr(key, "text", key)
+    return Fernet(key.encode("ascii") if isinstance(key, str) else key)
+
+
 def census(url, keys):
     """Count values per (table, column) by which key opens them: {"table.column": {0: n, 'plain': n, ...}}."""
-    fernets = [Fernet(k.encode("ascii") if isinstance(k, str) else k) for k in keys]
+    fernets = [_fernet(k) for k in keys]
     result = {}
     for table, column, _pk, _name, value in iter_values(url):
         where, _plain = open_value(value, fernets)
@@ -330,7 +339,7 @@ def digest(url, keys, include_unknown=True):
     Equal digests before and after a rotation mean no secret was lost or altered.
     A value no key opens enters the digest as its raw text when ``include_unknown``.
     """
-    fernets = [Fernet(k.encode("ascii") if isinstance(k, str) else k) for k in keys]
+    fernets = [_fernet(k) for k in keys]
     sha = hashlib.sha256()
     for table, column, pk, name, value in iter_values(url):
         where, plain = open_value(value, fernets)
@@ -352,7 +361,7 @@ def raw_digest(url):
 
 def not_under(url, key):
     """Locations of encrypted values that do not open with ``key`` (plaintext and empty are fine)."""
-    fernet = Fernet(key.encode("ascii") if isinstance(key, str) else key)
+    fernet = _fernet(key)
     missing = []
     for table, column, pk, name, value in iter_values(url):
         where, _plain = open_value(value, [fernet])

@@ -1,14 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""setup_encryption.yml on a fresh host, judged from the host, the vault file and the database."""
+"""setup_encryption.yml on a fresh host, checked from the host, the vault file and the database."""
 
-import os
-import sys
-
-sys.path.insert(0, os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "tests", "support"))
-
-import molecule_checks as mc  # noqa: E402
+from support import molecule_checks as mc
+from support import webops_db
 
 
 def test_key_generated_valid_and_escrowed(host):
@@ -39,8 +35,8 @@ def test_legacy_plaintext_encrypted_with_the_key_and_nothing_lost(host):
     host = mc.node(host)
     url, key = mc.database_url(host), mc.env_key(host)
     assert mc.values_not_under(url, key) == []
-    assert mc.digest(url, [key]) == mc.state_file("digest-before").strip()
-    census = mc.census(url, [key])
+    assert webops_db.digest(url, [key]) == mc.state_file("digest-before").strip()
+    census = webops_db.census(url, [key])
     assert census["core_two_factor_auth.secret"] == {0: 2}
     assert census["core_webhook.secret"] == {0: 2}
     assert census["databases.password"] == {0: 2}

@@ -3,14 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Setup then rotation of one environment spread over three hosts."""
 
-import os
-import sys
-
 import pytest
 
-sys.path.insert(0, os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "tests", "support"))
-
-import molecule_checks as mc  # noqa: E402
+from support import molecule_checks as mc
+from support import webops_db
 
 UNITS = {"mh-panel": ["webops-control-panel"], "mh-worker": ["webops-celery-worker"], "mh-db": []}
 
@@ -71,5 +67,5 @@ def test_database_rotated_once_to_the_new_key_with_nothing_lost(host):
     current, setup_key = _keys()
     url = mc.database_url(host)
     assert mc.values_not_under(url, current) == []
-    assert all(set(b) <= {"unknown", "empty"} for b in mc.census(url, [setup_key]).values())
-    assert mc.digest(url, [current]) == mc.state_file("digest-before").strip()
+    assert all(set(b) <= {"unknown", "empty"} for b in webops_db.census(url, [setup_key]).values())
+    assert webops_db.digest(url, [current]) == mc.state_file("digest-before").strip()

@@ -1,16 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Two runs of rotate_keys.yml (the second with -e reason=compromise), judged from the host, the
+"""Two runs of rotate_keys.yml (the second with -e reason=compromise), checked from the host, the
 vault file and the database."""
 
 import hashlib
-import os
-import sys
 
-sys.path.insert(0, os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "tests", "support"))
-
-import molecule_checks as mc  # noqa: E402
+from support import molecule_checks as mc
+from support import webops_db
 
 
 def _keys():
@@ -39,7 +36,7 @@ def test_every_secret_opens_only_with_the_newest_key_to_its_plaintext(host):
     host = mc.node(host)
     newest, middle, initial = _keys()
     url = mc.database_url(host)
-    census = mc.census(url, [newest, middle, initial])
+    census = webops_db.census(url, [newest, middle, initial])
     assert len(census) == 11  # every token column of the WebOps schema has values
     for column, buckets in census.items():
         assert set(buckets) <= {0, "empty"}, (column, buckets)
@@ -47,8 +44,8 @@ def test_every_secret_opens_only_with_the_newest_key_to_its_plaintext(host):
     assert [column for column, buckets in census.items() if not buckets.get(0)] == ["core_github_connection.refresh_token"]
     # Not one value opens with a retired key (each is tried alone, not after the newest).
     for retired in (middle, initial):
-        assert all(set(b) <= {"unknown", "empty"} for b in mc.census(url, [retired]).values())
-    assert mc.digest(url, [newest]) == mc.state_file("digest-before").strip()
+        assert all(set(b) <= {"unknown", "empty"} for b in webops_db.census(url, [retired]).values())
+    assert webops_db.digest(url, [newest]) == mc.state_file("digest-before").strip()
 
 
 def test_each_unit_restarted_by_each_run_and_active(host):

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Stand-in for a WebOps service on the Molecule test hosts (the judge, not the collection).
+"""Stand-in for a WebOps service on the Molecule test hosts (an independent check, not the collection).
 
 It does what the control panel and the Celery worker do with secrets, and nothing else:
 read ENCRYPTION_KEY and DATABASE_URL through python-decouple (a real environment variable

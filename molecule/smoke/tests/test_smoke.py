@@ -1,17 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The test host is a real systemd machine and the stand-in units are a sound judge."""
+"""The test host is a real systemd machine and the stand-in units are a sound independent check."""
 
-import os
-import sys
+import psycopg
+from cryptography.fernet import Fernet
 
-sys.path.insert(0, os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "tests", "support"))
-
-import psycopg  # noqa: E402
-from cryptography.fernet import Fernet  # noqa: E402
-
-import molecule_checks as mc  # noqa: E402
+from support import molecule_checks as mc
 
 STANDIN = "/usr/bin/python3 /usr/local/lib/webops-standin/webops_standin.py"
 

@@ -7,9 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
 import datetime
-import hashlib
 import os
 import stat
 
@@ -30,23 +28,11 @@ from ansible_collections.webops.encryption.plugins.module_utils._custody import 
     utc_text,
     write_text,
 )
+from support.keys import fingerprint, new_key, sha256_16
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime(2026, 6, 1, 12, 30, tzinfo=UTC)
 PREFIX = "webops_encryption_key"
-
-
-def new_key():
-    return Fernet.generate_key().decode("ascii")
-
-
-def sha256_16(data):
-    """The fingerprint format, computed here independently of the collection."""
-    return "sha256:" + hashlib.sha256(data).hexdigest()[:16]
-
-
-def fernet_fingerprint(key):
-    return sha256_16(base64.urlsafe_b64decode(key.encode("ascii")))
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -75,7 +61,7 @@ def test_results_carry_times_as_text():
 
 def test_values_are_described_without_being_shown():
     key = new_key()
-    assert describe(key) == "key " + fernet_fingerprint(key)
+    assert describe(key) == "key " + fingerprint(key)
     assert describe("hunter2") == "value " + sha256_16(b"hunter2")
     assert describe(12) == "value " + sha256_16(b"12")
     assert describe([key, key]) == "list of 2"
@@ -98,7 +84,7 @@ def test_the_summary_shows_creation_times_and_describes_the_rest():
     key = new_key()
     text = summary({"b_created": "2026-01-01T00:00:00Z", "a": key, "c_created": datetime.datetime(2026, 1, 1)})
     assert text == "a: key %s\nb_created: 2026-01-01T00:00:00Z\nc_created: value %s\n" % (
-        fernet_fingerprint(key), sha256_16(b"2026-01-01 00:00:00"))
+        fingerprint(key), sha256_16(b"2026-01-01 00:00:00"))
 
 
 def test_the_report_gives_fingerprints_ages_and_history_never_keys():
@@ -115,15 +101,15 @@ def test_the_report_gives_fingerprints_ages_and_history_never_keys():
     }, PREFIX)
     keys, history = escrow.report(NOW)
     assert sorted(keys) == ["other_key", PREFIX]  # every Fernet key of the file, nothing else
-    assert keys[PREFIX] == {"fingerprint": fernet_fingerprint(current), "created": "2026-05-01T00:00:00Z", "age_days": 31}
+    assert keys[PREFIX] == {"fingerprint": fingerprint(current), "created": "2026-05-01T00:00:00Z", "age_days": 31}
     assert keys["other_key"]["created"] is None and keys["other_key"]["age_days"] is None
     assert history == [
-        {"fingerprint": fernet_fingerprint(retired), "created": "2025-01-01T00:00:00Z", "retired": "2026-05-01T00:00:00Z",
+        {"fingerprint": fingerprint(retired), "created": "2025-01-01T00:00:00Z", "retired": "2026-05-01T00:00:00Z",
          "reason": "routine", "has_key": True},
         {"fingerprint": "sha256:0123456789abcdef", "created": None, "retired": None, "reason": "compromise",
          "has_key": False},
     ]
-    assert escrow.in_use(keys) == [{"name": PREFIX, "fingerprint": fernet_fingerprint(current)}]
+    assert escrow.in_use(keys) == [{"name": PREFIX, "fingerprint": fingerprint(current)}]
     assert current not in repr((keys, history)) and retired not in repr((keys, history))
 
 
@@ -170,7 +156,7 @@ def test_apply_set_overwrites_unless_told_not_to():
     with pytest.raises(VaultVarsError) as error:
         escrow.apply_set({PREFIX: new}, overwrite=False)
     assert str(error.value).startswith("%s already holds key %s, not the value given (key %s)"
-                                       % (PREFIX, fernet_fingerprint(old), fernet_fingerprint(new)))
+                                       % (PREFIX, fingerprint(old), fingerprint(new)))
     assert escrow.data[PREFIX] == old
     escrow.apply_set({PREFIX: new, PREFIX + "_created": "2026-06-01T00:00:00Z"}, overwrite=True)
     assert escrow.data[PREFIX] == new and escrow.data[PREFIX + "_created"] == "2026-06-01T00:00:00Z"
@@ -185,7 +171,7 @@ def test_remove_drops_names_and_ignores_missing_ones():
 def test_promote_without_a_next_key_checks_the_current_one():
     key = new_key()
     escrow = Custody({PREFIX: key}, PREFIX)
-    escrow.promote("routine", fernet_fingerprint(key), NOW)
+    escrow.promote("routine", fingerprint(key), NOW)
     escrow.promote("routine", None, NOW)
     assert escrow.data == {PREFIX: key}
     with pytest.raises(VaultVarsError, match="no webops_encryption_key_next to promote and the current key is missing"):
@@ -207,7 +193,7 @@ def test_promote_of_a_first_key_stamps_it_and_starts_no_history():
 
 def test_promote_does_not_record_a_retired_key_twice():
     old, new = new_key(), new_key()
-    earlier = {"fingerprint": fernet_fingerprint(old), "key": old, "reason": "routine"}
+    earlier = {"fingerprint": fingerprint(old), "key": old, "reason": "routine"}
     escrow = Custody({PREFIX: old, PREFIX + "_next": new, PREFIX + "_history": [earlier]}, PREFIX)
     escrow.promote("compromise", None, NOW)
     assert escrow.data[PREFIX + "_history"] == [earlier]

@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The SECRET_KEY family: validation, generation, the derived key and the double-base64 format,
-judged against the test suite's own implementation of the app's derivation (webops_db)."""
+checked against the test suite's own implementation of the app's derivation (webops_db)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,7 +13,7 @@ import hashlib
 
 import pytest
 
-import webops_db
+from support import webops_db
 from ansible_collections.webops.encryption.plugins.module_utils import _dotenv as dotenv
 from ansible_collections.webops.encryption.plugins.module_utils import fernet as fernet_utils
 from ansible_collections.webops.encryption.plugins.module_utils import secret_key

@@ -10,16 +10,13 @@ Reads one JSON object on stdin (keys travel there, never in argv):
 Prints "READY" once connected (then waits for a line "go" when wait_go), "BATCH table.column rows"
 after each committed batch of a rotation, then one JSON line:
 the engine's result, or {"error": CLASS, "msg": MESSAGE}. Exit 0 on success, 2 on a refused run.
+The collection is imported from the PYTHONPATH its parent (faults.Child) gives it.
 """
 
 import json
-import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "collections"))
-
-from ansible_collections.webops.encryption.plugins.module_utils import columns, db, engine, fernet  # noqa: E402
+from ansible_collections.webops.encryption.plugins.module_utils import _db as db, columns, engine, fernet
 
 
 def _progress(table, column, rows_done, _rows_total=None):

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A throwaway WebOps environment for playbook runs (like inventories/demo, under a temp dir).
+"""A throwaway WebOps environment for playbook runs (like examples/inventories/demo, under a temp dir).
 
 Layout under ``root``:
     inventories/hard/hosts.yml, inventories/hard/group_vars/hard/{main.yml,vault.yml}
@@ -14,11 +14,12 @@ import secrets
 
 import yaml
 
-import webops_db
-from hardening_ansible import playbook_command, run_playbook
-from hardening_leaks import Needles
-
-from ansible_collections.webops.encryption.plugins.module_utils import dotenv, fernet
+from ansible_collections.webops.encryption.plugins.module_utils import _dotenv as dotenv, fernet
+from hardening.harness.modules import run_debug_playbook
+from support import webops_db
+from support.ansible_runs import playbook_command
+from support.leaks import Needles
+from support.paths import PLAYBOOKS
 
 ENV = "hard"
 
@@ -122,10 +123,8 @@ class Environment:
 
     def playbook(self, name, *args, **kwargs):
         extra = ["-i", self.inventory, "-e", "env=%s" % ENV, "--vault-password-file", self.password_file] + list(args)
-        return run_playbook(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                                         "playbooks", name), self.root, extra_args=extra, **kwargs)
+        return run_debug_playbook(os.path.join(PLAYBOOKS, name), self.root, extra_args=extra, **kwargs)
 
     def playbook_command(self, name, *args):
         extra = ["-i", self.inventory, "-e", "env=%s" % ENV, "--vault-password-file", self.password_file] + list(args)
-        return playbook_command(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                                             "playbooks", name), extra_args=extra)
+        return playbook_command(os.path.join(PLAYBOOKS, name), extra_args=extra)

@@ -10,18 +10,20 @@ import subprocess
 import sys
 import time
 
-import webops_db
+from support import webops_db
+from support.paths import COLLECTIONS
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-CHILD = os.path.join(HERE, "hardening_child.py")
+CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "engine_child.py")
 
 
 class Child:
     """One engine run in its own process group (its worker processes die with it)."""
 
     def __init__(self, cfg):
+        # The child imports the collection from the checkout: its parent hands it the path.
+        env = dict(os.environ, PYTHONPATH=COLLECTIONS + os.pathsep + os.environ.get("PYTHONPATH", ""))
         self.proc = subprocess.Popen([sys.executable, CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, universal_newlines=True, start_new_session=True)
+                                     stderr=subprocess.PIPE, universal_newlines=True, start_new_session=True, env=env)
         self.proc.stdin.write(json.dumps(cfg) + "\n")
         self.proc.stdin.flush()
         self.ready_at = None

@@ -1,11 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Needles for the leak scan: every printable form a key or a plaintext secret could take.
+"""The checks that nothing secret is printed.
 
-A key leaks in url-safe or standard base64, with or without padding, or as the
-20-character prefix the application's own rotate command prints. A plaintext leaks
-as itself, JSON-escaped, or repr-escaped.
+``Needles`` (the thorough leak scan): every printable form a key or a plaintext secret could
+take. A key leaks in url-safe or standard base64, with or without padding, or as the
+20-character prefix the application's own rotate command prints. A plaintext leaks as itself,
+JSON-escaped, or repr-escaped. ``assert_no_secret`` and ``assert_no_secrets``: the quick
+assertions the integration tests make on every output.
 """
 
 import base64
@@ -99,3 +101,24 @@ class Needles:
                     continue
                 found.extend(self.scan(data, path))
         return found
+
+
+def assert_no_secret(text, keys):
+    """No key (url-safe or standard alphabet, with or without padding) appears in ``text``."""
+    for key in keys:
+        if not key:
+            continue
+        standard = key.replace("-", "+").replace("_", "/")
+        assert key not in text and standard not in text and key.rstrip("=") not in text, "a key leaked into the output"
+
+
+def assert_no_secrets(obj, keys, secrets):
+    """``obj`` (a result, or text) shows no key, no token and no plaintext secret (8 characters or more)."""
+    text = obj if isinstance(obj, str) else json.dumps(obj, ensure_ascii=False)
+    for key in keys:
+        assert key not in text, "a key appears in the output"
+        assert key.rstrip("=") not in text, "a key appears in the output"
+    assert "gAAAAA" not in text, "a token appears in the output"
+    for secret in secrets:
+        if len(secret) >= 8:
+            assert secret not in text, "a plaintext secret appears in the output"

@@ -6,7 +6,7 @@
 Two ways, both real:
 - ``run_module``: the module file itself, fed its arguments as Ansible's own
   ``{"ANSIBLE_MODULE_ARGS": ...}`` JSON file (fast: used in loops and under strace);
-- ``run_playbook``: ``ansible-playbook`` with ``-vvvv`` and ``ANSIBLE_DEBUG=1`` and a log
+- ``run_debug_playbook``: ``ansible-playbook`` with ``-vvvv`` and ``ANSIBLE_DEBUG=1`` and a log
   file, keys reaching it the way they reach it in production: a vars file, never argv.
 """
 
@@ -15,29 +15,12 @@ import os
 import subprocess
 import sys
 
-import yaml
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-COLLECTIONS = os.path.join(REPO, "collections")
-VENV_BIN = os.path.dirname(sys.executable)
-MODULES = os.path.join(REPO, "plugins", "modules")
+from support.ansible_runs import ansible_env, run_playbook
+from support.paths import MODULES
 
 
 def module_exists(name):
     return os.path.exists(os.path.join(MODULES, name + ".py"))
-
-
-def base_env(extra=None):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = COLLECTIONS + os.pathsep + env.get("PYTHONPATH", "")
-    env["ANSIBLE_COLLECTIONS_PATH"] = COLLECTIONS
-    env["ANSIBLE_CONFIG"] = os.path.join(REPO, "ansible.cfg")
-    env["ANSIBLE_NOCOLOR"] = "1"
-    env["ANSIBLE_FORCE_COLOR"] = "0"
-    env["ANSIBLE_HOST_KEY_CHECKING"] = "0"
-    env["PATH"] = VENV_BIN + os.pathsep + env.get("PATH", "")
-    env.update(extra or {})
-    return env
 
 
 def module_argv(name, args_file):
@@ -75,7 +58,7 @@ def run_module(name, args, workdir, check=False, diff=False, timeout=300, env=No
     """
     args_file = write_args(os.path.join(str(workdir), "args-%s.json" % name), args, check=check, diff=diff)
     argv = module_argv(name, args_file)
-    full_env = base_env(env)
+    full_env = ansible_env(env)
     if runner is not None:
         proc = runner(argv, full_env)
     else:
@@ -88,41 +71,11 @@ def run_module(name, args, workdir, check=False, diff=False, timeout=300, env=No
     return parse_result(proc.stdout), proc
 
 
-def write_vars(path, data):
-    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        yaml.safe_dump(data, handle)
-    return str(path)
-
-
-def playbook_command(playbook, extra_args=(), env=None):
-    """argv and environment of a quiet ansible-playbook run (for runs the caller starts and kills)."""
-    argv = [os.path.join(VENV_BIN, "ansible-playbook")] + list(extra_args) + [str(playbook)]
-    return argv, base_env(env)
-
-
-def run_playbook(playbook, workdir, extra_args=(), env=None, timeout=600, verbosity=4, debug=True, inventory=None,
-                 prefix=(), umask=None):
+def run_debug_playbook(playbook, workdir, extra_args=(), env=None, timeout=600, verbosity=4, debug=True, inventory=None,
+                       prefix=(), umask=None):
     """ansible-playbook with -vvvv, ANSIBLE_DEBUG and a log file; returns (CompletedProcess, log text).
     ``prefix`` wraps the command (strace); ``umask`` is set for the whole process tree."""
-    log = os.path.join(str(workdir), "ansible-%d.log" % os.getpid())
-    if os.path.exists(log):
-        os.unlink(log)
-    extra = {"ANSIBLE_LOG_PATH": log}
-    if debug:
-        extra["ANSIBLE_DEBUG"] = "1"
-    extra.update(env or {})
-    argv = list(prefix) + [os.path.join(VENV_BIN, "ansible-playbook")]
-    if verbosity:
-        argv.append("-" + "v" * verbosity)
-    if inventory:
-        argv += ["-i", inventory]
-    argv += list(extra_args) + [str(playbook)]
-    preexec = (lambda: os.umask(umask)) if umask is not None else None
-    proc = subprocess.run(argv, env=base_env(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=timeout, cwd=REPO, preexec_fn=preexec, check=False)
-    text = ""
-    if os.path.exists(log):
-        with open(log, errors="replace") as handle:
-            text = handle.read()
-    return proc, text
+    run = run_playbook(playbook, workdir, extra_args=extra_args, env_extra=env, timeout=timeout, verbosity=verbosity,
+                       debug=debug, inventory=inventory, argv_prefix=prefix, umask=umask, log_file=True,
+                       json_results=False, connection=None, pipelining=False)
+    return run.proc, run.log

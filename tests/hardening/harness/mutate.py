@@ -4,7 +4,7 @@
 """Mutation check for the hardening suite: weaken one safety at a time in a scratch copy of the
 repository and show which hardening test fails. Never touches the working tree.
 
-    .venv/bin/python tests/support/hardening_mutate.py [--scratch /tmp/mut] [--only NAME]
+    PYTHONPATH=tests .venv/bin/python -m hardening.harness.mutate [--scratch /tmp/mut] [--only NAME]
 
 Each mutation is a literal text replacement (the script fails loudly if the text is not found,
 so a refactor cannot silently turn a mutation into a no-op). Prints a table: mutation, the
@@ -18,12 +18,12 @@ import shutil
 import subprocess
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from support.paths import REPO
 
 # name -> (file, old text, new text, what it weakens, pytest selection)
 MUTATIONS = [
     ("verify-after-commit",
-     "plugins/module_utils/engine.py",
+     "plugins/module_utils/_engine/jobs.py",
      "        if not self.target.reads_back(tokens, plaintexts):\n",
      "        if False:  # MUTATION: new tokens are no longer verified before their batch is committed\n",
      "a batch is written without proving each new token decrypts to the original plaintext",
@@ -35,25 +35,25 @@ MUTATIONS = [
      "fernet_rotate's new_key option loses no_log",
      ["tests/hardening/test_leaks.py::test_database_modules_leak_nothing_on_any_path"]),
     ("env-write-in-place",
-     "plugins/module_utils/dotenv.py",
+     "plugins/module_utils/_dotenv.py",
      "    fd, tmp = tempfile.mkstemp(prefix=\".%s.\" % os.path.basename(target), suffix=\".tmp\", dir=directory)\n",
      "    fd, tmp = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), target  # MUTATION: not atomic\n",
      "the .env is rewritten in place instead of temp file + rename",
      ["tests/hardening/test_file_faults.py::test_write_atomic_fails_cleanly"]),
     ("temp-file-0644",
-     "plugins/module_utils/dotenv.py",
+     "plugins/module_utils/_dotenv.py",
      "        os.fchmod(fd, stat.S_IMODE(mode))\n",
      "        os.fchmod(fd, 0o644)  # MUTATION: temp file world-readable until the end\n        os.fchmod(fd, stat.S_IMODE(mode)) if False else None\n",
      "the temp file holding the new .env is created world-readable",
      ["tests/hardening/test_permissions.py", "tests/hardening/test_key_modules.py::test_key_files_backups_and_temp_files_are_never_wider_than_0600"]),
     ("backup-default-mode",
-     "plugins/module_utils/keyfile.py",
+     "plugins/module_utils/_keyfile.py",
      "        fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)\n        try:\n            os.fchmod(fd, 0o600)\n",
      "        fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # MUTATION\n        try:\n            os.fchmod(fd, 0o600)\n",
      ".env backups are created with the default mode and narrowed afterwards",
      ["tests/hardening/test_key_modules.py::test_key_files_backups_and_temp_files_are_never_wider_than_0600"]),
     ("no-run-lock",
-     "plugins/module_utils/db.py",
+     "plugins/module_utils/_db.py",
      "        got = self.adapter._fetch(\"SELECT pg_try_advisory_lock(%s)\", (ADVISORY_LOCK_ID,))[0][0]\n",
      "        got = True  # MUTATION: no advisory lock\n",
      "two PostgreSQL rotations may run at once",
@@ -72,7 +72,7 @@ MUTATIONS = [
      ["tests/hardening/test_hostile_data.py::test_wrong_old_key_writes_nothing_and_names_rows",
       "tests/hardening/test_hostile_data.py::test_malformed_tokens_are_unknown_never_rewritten"]),
     ("export-lines-accepted",
-     "plugins/module_utils/dotenv.py",
+     "plugins/module_utils/_dotenv.py",
      "            if stripped.startswith(\"export \") or stripped.startswith(\"export\\t\"):\n",
      "            if False:  # MUTATION: export lines accepted\n",
      "a .env with 'export ' lines is edited instead of refused",
