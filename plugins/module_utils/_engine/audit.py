@@ -52,16 +52,7 @@ def audit(db, specs, keys, batch_size=DEFAULT_BATCH_SIZE, secret_keyring=None, p
                 if secret_key_column and value and value.startswith(_CONFIG_TOKEN_PREFIX):
                     counts["unverified"] += 1
                     continue
-                kind, name, _plaintext = keyring.classify(value)
-                if kind == fernet_utils.KEY:
-                    by_key[name] += 1
-                elif kind == fernet_utils.EMPTY:
-                    counts["empty"] += 1
-                elif kind == fernet_utils.PLAINTEXT:
-                    counts["plaintext"] += 1
-                else:
-                    counts["unknown"] += 1
-                    note_id(unknown_ids, pk)
+                _count(keyring.classify(value), pk, counts, by_key, unknown_ids)
         result = column_result(spec, counts, AUDIT_COUNTS)
         result.update(keyed_by=spec.keyed_by, by_key=by_key, unknown_ids=unknown_ids)
         columns.append(result)
@@ -76,6 +67,20 @@ def audit(db, specs, keys, batch_size=DEFAULT_BATCH_SIZE, secret_keyring=None, p
     return result
 
 
+def _count(classified, pk, counts, by_key, unknown_ids):
+    """Count one classified value: under the key that opens it, or as empty, plaintext or unknown."""
+    kind, name, _plaintext = classified
+    if kind == fernet_utils.KEY:
+        by_key[name] += 1
+    elif kind == fernet_utils.EMPTY:
+        counts["empty"] += 1
+    elif kind == fernet_utils.PLAINTEXT:
+        counts["plaintext"] += 1
+    else:
+        counts["unknown"] += 1
+        note_id(unknown_ids, pk)
+
+
 def _audit_secret_key_column(db, spec, secret_keyring, batch_size):
     """audit() of one SECRET_KEY-keyed column: values per named SECRET_KEY (full decryption)."""
     info = db.column_info(spec)
@@ -86,16 +91,7 @@ def _audit_secret_key_column(db, spec, secret_keyring, batch_size):
         counts["rows"] += len(rows)
         for pk, value in rows:
             counts["total"] += 1
-            kind, name, _plaintext = secret_keyring.classify(value)
-            if kind == fernet_utils.KEY:
-                by_key[name] += 1
-            elif kind == fernet_utils.EMPTY:
-                counts["empty"] += 1
-            elif kind == fernet_utils.PLAINTEXT:
-                counts["plaintext"] += 1
-            else:
-                counts["unknown"] += 1
-                note_id(unknown_ids, pk)
+            _count(secret_keyring.classify(value), pk, counts, by_key, unknown_ids)
     result = column_result(spec, counts, AUDIT_COUNTS)
     result.update(keyed_by=spec.keyed_by, by_key={}, secret_keys=by_key, unknown_ids=unknown_ids)
     return result
