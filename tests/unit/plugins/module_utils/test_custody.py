@@ -12,7 +12,6 @@ import os
 import stat
 
 import pytest
-from cryptography.fernet import Fernet
 
 from ansible_collections.webops.encryption.plugins.module_utils import secret_key
 from ansible_collections.webops.encryption.plugins.module_utils._custody import (
