@@ -317,7 +317,7 @@ def child_main() -> int:
     stop = threading.Event()
     page_mb = os.sysconf('SC_PAGE_SIZE') / 1024.0 ** 2
 
-    def progress(table, column, _rows_done):
+    def progress(table, column, _rows_done, _rows_total):
         phase[0] = '%s.%s' % (table, column)
 
     def sample():
