@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib
 import json
 import os
 import platform
@@ -301,8 +302,10 @@ def run_baseline(url: str, old: bytes, new: bytes, limits: dict) -> dict:
 def child_main() -> int:
     """Runs only the rotation; prints one JSON line with timings, counts and getrusage figures."""
     params = json.loads(sys.stdin.readline())
-    from ansible_collections.webops.encryption.plugins.module_utils import _db as db
     from ansible_collections.webops.encryption.plugins.module_utils import columns, engine, fernet
+    # engine.connect is the public way; an engine from before it existed (--collections-path) had db.connect.
+    connect = getattr(engine, 'connect', None) or importlib.import_module(
+        'ansible_collections.webops.encryption.plugins.module_utils.db').connect
     new_key = fernet.parse_key(params['new_key'], 'ENCRYPTION_KEY')
     old_keys = [fernet.parse_key(text, 'OLD_ENCRYPTION_KEY') for text in params['old_keys']]
     specs = columns.resolve(profile='webops')
@@ -330,7 +333,7 @@ def child_main() -> int:
     start = time.perf_counter()
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    with db.connect(params['url']) as adapter:
+    with connect(params['url']) as adapter:
         result = engine.rotate(adapter, specs, new_key, old_keys, batch_size=params['batch_size'], workers=params['workers'],
                                progress=progress)
     seconds = time.perf_counter() - start
