@@ -332,3 +332,24 @@ def test_every_key_operation_is_audited_and_a_restored_backup_moves_forward(tmp_
         assert_no_secret(text, [first, second, third])
         leaked = [value for value in plaintexts if value in text]
         assert leaked == [], "plaintext secrets in the %s audit log" % which
+
+
+def test_setup_adopts_a_quoted_key_from_the_hosts(tmp_path, sqlite_url):
+    """A .env may quote the key (the application's reader takes the quotes off): setup escrows the
+    key itself, without its quotes, and the hosts' files stay as they were."""
+    site = Environment(tmp_path, sqlite_url, hosts=("panel1",))
+    for host, quote in zip(site.hosts, ('"', "'")):
+        path = site.env_file(ENV, host)
+        with open(path) as handle:
+            text = handle.read()
+        quoted = text.replace("ENCRYPTION_KEY=%s\n" % site.first_key, "ENCRYPTION_KEY=%s%s%s\n" % (quote, site.first_key, quote))
+        assert quoted != text
+        with open(path, "w") as handle:
+            handle.write(quoted)
+    env_before = site.env_bytes()
+
+    result = site.run("setup_encryption.yml")
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert site.vault_data()["webops_encryption_key"] == site.first_key
+    assert site.env_bytes() == env_before
+    assert_no_secret(result.stdout, [site.first_key])
