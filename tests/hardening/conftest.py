@@ -166,9 +166,10 @@ What it checks, and the rule each check enforces:
 
 - **Faults** (after every fault the same command is re-run; every value must open to the
   plaintext it had before, compared through a digest of all plaintexts): SIGKILL of the
-  rotating process group at random moments and right after random batches (at least 55 kill
-  points, batch size 50, ~2,000 values, PostgreSQL and SQLite; after each kill every value must
-  open with the old or the new key); `pg_terminate_backend` while a batch transaction is open;
+  rotating process group, held right after a random batch and at a random moment of the run
+  that resumes it (at least 55 kill points, batch size 50, ~2,000 values, PostgreSQL and SQLite;
+  after each kill every value must open with the old or the new key); `pg_terminate_backend`
+  while a batch's UPDATE waits on a row the test holds locked;
   the database stopped between the preflight and the rotation, down at start, and crashed
   (immediate shutdown) mid-rotation; two rotations started at once (one must be refused with
   LockHeld); a token codec that corrupts one new token in 37 (its batch must never be

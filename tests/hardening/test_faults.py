@@ -21,6 +21,7 @@ from hardening.harness.faults import Child, fraction_under, fresh_db, run_engine
 from support import webops_db
 from support.leaks import Needles
 from support.pg_cluster import PgCluster
+from support.row_gate import RowGate
 
 SEED = int(os.environ.get("HARDENING_SEED", "0")) or random.SystemRandom().randrange(1, 2 ** 31)
 USERS = 200          # about 2,000 token values over the WebOps tables
@@ -49,26 +50,30 @@ def test_sigkill_at_random_points_then_rerun(backend, request, tally, capsys):
         print("\n[hardening] SIGKILL loop on %s: HARDENING_SEED=%d" % (backend, SEED))
     key = fernet.generate_key()
     before = fresh_db(url, key, USERS)
-    # One clean run measures how long a rotation takes, so kill delays spread over all of it.
+    # One clean run measures how long a rotation takes, so the random kills spread over all of it, and
+    # how many batches it commits, so the held kills land among them.
     new = fernet.generate_key()
     started = time.monotonic()
-    assert _complete(url, new, key, before)
+    calibration = Child(_rotate_cfg(url, new, key)).wait_ready()
+    assert calibration.finish() == 0, calibration.err[-3000:]
     duration = max(time.monotonic() - started - 0.25, 0.05)
-    batches = sum(-(-users // BATCH) for users in [USERS]) * 11  # 11 ENCRYPTION_KEY columns
+    batches = calibration.out.count("BATCH ")
+    assert batches > 2, calibration.out[-2000:]
+    assert _complete(url, new, key, before)
     old = new
-    kills, fractions, cycles = 0, [], 0
+    kills, fractions, held, cycles = 0, [], [], 0
     while kills < KILLS[backend]:
+        # Each rotation is killed twice, then finished by a re-run: first right after batch N
+        # committed (the run held there, N drawn from all its batches but the last), then at a
+        # random moment of the run that resumes it (reading, encrypting, mid-transaction).
         new = fernet.generate_key()
         cycles += 1
-        for _attempt in range(6):
-            child = Child(_rotate_cfg(url, new, old)).wait_ready()
-            if kills % 2:
-                time.sleep(rng.uniform(0.0, duration))       # anywhere: reading, encrypting, mid-transaction
+        for hold in (True, False):
+            child = Child(_rotate_cfg(url, new, old, pause=hold)).wait_ready()
+            if hold:
+                assert child.pause_after(rng.randint(1, batches - 1)), "the run ended before its held batch"
             else:
-                # Right after batch N committed (or a moment later), N drawn from what is left to do.
-                done = int(fraction_under(url, new) * batches)
-                child.wait_batches(rng.randint(max(1, done), batches))
-                time.sleep(rng.choice((0.0, rng.uniform(0.0, 0.02))))
+                time.sleep(rng.uniform(0.0, duration))
             if not child.kill():
                 assert child.proc.returncode == 0, child.err[-2000:]
                 break
@@ -77,10 +82,10 @@ def test_sigkill_at_random_points_then_rerun(backend, request, tally, capsys):
             # The invariant at the instant of the kill: every value opens with old or new, unchanged.
             survived = webops_db.digest(url, [new, old], include_unknown=False) == before and group_gone
             fractions.append(fraction_under(url, new))
+            if hold:
+                held.append(fractions[-1])
             tally.fault("SIGKILL mid-rotation (%s)" % backend, survived, "seed %d kill %d" % (SEED, kills))
             assert survived, "seed %d: after kill %d a value no longer opens to its plaintext" % (SEED, kills)
-            if kills >= KILLS[backend] or fractions[-1] >= 1.0:
-                break   # every value already moved: further kills of this rotation would all land after it
         finished = _complete(url, new, old, before)
         tally.fault("re-run after SIGKILL (%s)" % backend, finished, "seed %d cycle %d" % (SEED, cycles))
         assert finished, "seed %d cycle %d: the re-run did not leave every value under the new key" % (SEED, cycles)
@@ -89,53 +94,51 @@ def test_sigkill_at_random_points_then_rerun(backend, request, tally, capsys):
     with capsys.disabled():
         print("[hardening] %s: %d kills in %d rotations (seed %d); %d landed mid-rotation; progress at kill: %s"
               % (backend, kills, cycles, SEED, len(mid), " ".join("%.2f" % f for f in sorted(fractions))))
-    # A loop whose kills all land before or after the work proves nothing.
-    assert len(mid) >= kills // 3, fractions
+    # A loop whose kills all land before or after the work proves nothing: every held kill landed
+    # between two batches of the work, whatever the machine's speed.
+    assert len(held) == cycles and all(0.0 < f < 1.0 for f in held), held
 
 
-def _backend_pid(admin, dbname):
-    rows = admin.execute(
-        "SELECT pid, state, query FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
-        "AND backend_type = 'client backend'", (dbname,)).fetchall()
-    return rows
+# Where each round cuts the connection: the UPDATE of the first row the rotation writes, or of a row
+# in a later table, once every batch before it committed. The row is held locked (support.row_gate),
+# so the run waits there, inside its write, until the cut.
+CUT_ROWS = [("core_two_factor_auth", "first write"), ("databases", "after earlier tables committed")]
 
 
 def test_connection_dropped_mid_batch_then_rerun(pg_server, pg_url, tally):
-    dbname = pg_url.rsplit("/", 1)[1]
     key = fernet.generate_key()
     before = fresh_db(pg_url, key, USERS)
     old = key
     drops = 0
-    with pg_server.admin() as admin:
-        for round_ in range(4):
-            new = fernet.generate_key()
+    for round_ in range(4):
+        table, where = CUT_ROWS[round_ % 2]
+        new = fernet.generate_key()
+        with webops_db.Database(pg_url) as reader:
+            # The first row whose value the rotation rewrites (legacy plaintext rows are left alone).
+            column = {"core_two_factor_auth": "secret", "databases": "password"}[table]
+            first_id = reader.query("SELECT min(id) FROM %s WHERE %s LIKE 'gAAAAA%%%%'" % (table, column))[0][0]
+        with RowGate(pg_url, table, first_id) as gate:
             child = Child(_rotate_cfg(pg_url, new, old, batch_size=20)).wait_ready()
-            terminated = None
-            deadline = time.monotonic() + 30
-            # Wait until the run is inside a write (an UPDATE in flight, or a transaction open), then cut it.
-            while child.alive() and time.monotonic() < deadline and terminated is None:
-                for pid, state, query in _backend_pid(admin, dbname):
-                    if state == "idle in transaction" or (state == "active" and query.lstrip().upper().startswith("UPDATE")):
-                        if round_ % 2 or fraction_under(pg_url, new) > 0:
-                            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-                            terminated = pid
-                            break
+            assert gate.wait_until_blocked(child.alive), "the run finished before its write of %s" % table
+            moved = fraction_under(pg_url, new)
+            terminated = gate.terminate_blocked()
             child.finish()
-            assert terminated is not None, "the run finished before a write could be cut off"
-            drops += 1
-            result = child.result() or {}
-            needles = Needles().add_key("new", new).add_key("old", old).add_plaintext("password", pg_server.password)
-            leaks = needles.scan(child.out + child.err, "child output")
-            clear = child.proc.returncode == 2 and "run again" in result.get("msg", "") and "Traceback" not in child.err
-            survived = webops_db.digest(pg_url, [new, old], include_unknown=False) == before
-            tally.leak_check("connection-drop error message", leaks)
-            finished = _complete(pg_url, new, old, before)
-            tally.fault("pg_terminate_backend mid-batch", survived and finished and clear,
-                        "round %d rc=%s msg=%s" % (round_, child.proc.returncode, result.get("msg", "")[:150]))
-            assert clear, (child.proc.returncode, result, child.err[-2000:])
-            assert survived and finished
-            assert leaks == []
-            old = new
+        assert terminated, "no write of %s waited on the gate" % table
+        assert (moved == 0.0) == (where == "first write"), (where, moved)
+        drops += 1
+        result = child.result() or {}
+        needles = Needles().add_key("new", new).add_key("old", old).add_plaintext("password", pg_server.password)
+        leaks = needles.scan(child.out + child.err, "child output")
+        clear = child.proc.returncode == 2 and "run again" in result.get("msg", "") and "Traceback" not in child.err
+        survived = webops_db.digest(pg_url, [new, old], include_unknown=False) == before
+        tally.leak_check("connection-drop error message", leaks)
+        finished = _complete(pg_url, new, old, before)
+        tally.fault("pg_terminate_backend mid-batch", survived and finished and clear,
+                    "round %d (%s) rc=%s msg=%s" % (round_, where, child.proc.returncode, result.get("msg", "")[:150]))
+        assert clear, (child.proc.returncode, result, child.err[-2000:])
+        assert survived and finished
+        assert leaks == []
+        old = new
     assert drops == 4
 
 
@@ -194,15 +197,16 @@ def test_database_stopped_between_preflight_and_rotation(own_cluster, tally):
     leaks += needles.scan(repr(result2) + err2, "child output (server down)")
     own_cluster.restart()
     assert own_cluster.wait_ready()
-    # Stopped hard in the middle of a run (crash: immediate shutdown), then restarted.
-    child = Child(_rotate_cfg(url, new, key, batch_size=20)).wait_ready()
-    deadline = time.monotonic() + 20
-    while fraction_under(url, new) == 0 and time.monotonic() < deadline and child.alive():
-        time.sleep(0.01)
+    # Stopped hard in the middle of a run (crash: immediate shutdown), then restarted: the run is held
+    # right after its third batch committed, the server stops, then the run goes on into the void.
+    child = Child(_rotate_cfg(url, new, key, batch_size=20, pause=True)).wait_ready()
+    assert child.pause_after(3), "the run ended before its third batch"
     own_cluster.stop("immediate")
+    child.go_on()
     child.finish()
     own_cluster.restart()
     assert own_cluster.wait_ready()
+    assert 0.0 < fraction_under(url, new) < 1.0, "the crash did not land mid-rotation"
     mid_ok = webops_db.digest(url, [new, key], include_unknown=False) == before
     finished = _complete(url, new, key, before)
     tally.leak_check("database-down error messages", leaks)

@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""SIGKILL inside rotate_secret_key.yml: ansible-playbook and every process under it are killed at the
-moment the state shows a point of the flow (the new key escrowed, the database half re-encrypted, a
-host's .env written). At that instant every sensitive configuration value must open, to its text,
+"""SIGKILL inside rotate_secret_key.yml: ansible-playbook and every process under it are killed at a
+point of the flow the run reaches and waits at (the new key escrowed, the database half re-encrypted,
+a host's .env written). At that instant every sensitive configuration value must open, to its text,
 with a key derived from a SECRET_KEY the vault holds; then the same command finishes the job."""
 
 from __future__ import absolute_import, division, print_function
@@ -14,13 +14,13 @@ import base64
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 from cryptography.fernet import InvalidToken
 
 from support import webops_db
 from support.playbook_site import ENV, FIRST_SECRET_KEY, PLAINTEXTS, SecretKeySite
+from support.row_gate import RowGate
 
 EXTRA_ROWS = 400  # sensitive values, written one per transaction (batch size 1), so a kill can land among them
 _FERNETS = {}
@@ -76,24 +76,18 @@ def _start(site, playbook, extra):
                             stderr=subprocess.STDOUT, universal_newlines=True, start_new_session=True)
 
 
-def _escrowed(site):
-    return bool(site.vault_data().get("webops_secret_key_next"))
-
-
-def _database_half_done(site):
-    new = site.vault_data().get("webops_secret_key_next")
-    if not new:
-        return False
-    done = len(_opened(site.database_url, new))
-    return 0 < done < len(_expected())
-
-
-def _a_host_written(site):
-    return any(site.env_values(host).get("SECRET_KEY") not in ("'%s'" % FIRST_SECRET_KEY, None) for host in site.hosts)
-
-
-POINTS = [("the new key escrowed", _escrowed), ("the database half re-encrypted", _database_half_done),
-          ("a host's .env written", _a_host_written)]
+# Points of the flow, each one the run reaches and stops at: a kill after a named task (the test-only
+# fault callback), or, inside the database step, the UPDATE of a row the test holds locked
+# (support.row_gate), once every batch before it committed.
+ESCROWED = "the new key escrowed"
+DATABASE_HALF = "the database half re-encrypted"
+HOST_WRITTEN = "a host's .env written"
+AFTER_TASK = {
+    # The first task of step 3 runs once the new key is in the vault, before any value moves.
+    ESCROWED: "Step 3 - re-encrypt the sensitive configuration values",
+    HOST_WRITTEN: "Write the new SECRET_KEY to the .env",
+}
+GATED_ROW = 100 + EXTRA_ROWS // 2  # half of the extra rows come before it in the rotation's id order
 
 
 def _descendants(pid):
@@ -137,40 +131,50 @@ def _kill_tree(process):
     process.wait()
 
 
-def _kill_when(site, process, reached, timeout=240):
-    deadline = time.time() + timeout
-    while time.time() < deadline and process.poll() is None:
-        try:
-            if reached(site):
-                _kill_tree(process)
-                return True
-        except (OSError, ValueError):  # a file or row caught mid-write: look again
-            pass
-        time.sleep(0.01)
-    process.communicate()
-    return False
+def _kill_at_gated_row(site, process):
+    """Hold GATED_ROW, wait until the run's UPDATE of it waits on the lock, then kill the whole run
+    there. Returns whether the run got there (False: it ended first)."""
+    with RowGate(site.database_url, "core_configuration", GATED_ROW) as gate:
+        reached = gate.wait_until_blocked(lambda: process.poll() is None)
+        waiting = gate.blocked()
+        if reached:
+            _kill_tree(process)
+        else:
+            process.communicate()
+        gate.release()
+        gate.wait_gone(waiting)
+    return reached
 
 
-@pytest.mark.parametrize("point", [name for name, _reached in POINTS])
-def test_sigkill_inside_the_secret_key_rotation_then_rerun(point, tmp_path, sqlite_url, tally):
-    site = SecretKeySite(tmp_path, sqlite_url)
+@pytest.mark.parametrize("point,backend", [(ESCROWED, "sqlite"), (DATABASE_HALF, "postgresql"),
+                                           (HOST_WRITTEN, "sqlite")])
+def test_sigkill_inside_the_secret_key_rotation_then_rerun(point, backend, tmp_path, request, tally):
+    url = request.getfixturevalue("pg_url" if backend == "postgresql" else "sqlite_url")
+    site = SecretKeySite(tmp_path, url)
     first = _fernet(FIRST_SECRET_KEY)
-    webops_db.reseed_config(sqlite_url, FIRST_SECRET_KEY, extra=[
+    webops_db.reseed_config(url, FIRST_SECRET_KEY, extra=[
         (100 + i, "extra_%03d" % i, base64.b64encode(first.encrypt(("value-%03d-ü" % i).encode("utf-8"))).decode(), True)
         for i in range(EXTRA_ROWS)])
     assert site.run("setup_encryption.yml").returncode == 0
     encryption_tokens = site.database_state()
-    reached = dict(POINTS)[point]
 
-    process = _start(site, "rotate_secret_key.yml", {"webops_database_batch_size": 1})
-    killed = _kill_when(site, process, reached)
+    if point == DATABASE_HALF:
+        process = _start(site, "rotate_secret_key.yml", {"webops_database_batch_size": 1})
+        killed = _kill_at_gated_row(site, process)
+        new = site.vault_data().get("webops_secret_key_next")
+        moved = len(_opened(url, new)) if new else 0
+        assert killed and 0 < moved < len(_expected()), \
+            "the run was not stopped half-way through the database: killed=%s, %d values moved" % (killed, moved)
+    else:
+        run = site.run("rotate_secret_key.yml", fault=(AFTER_TASK[point], "kill"))
+        killed = run.returncode == -signal.SIGKILL
+        assert killed, "the run ended before reaching: %s\n%s" % (point, run.stdout[-3000:])
     survived = killed and _every_value_opens(site)
-    tally.fault("SIGKILL inside rotate_secret_key.yml (%s)" % point, survived, "")
-    assert killed, "the run ended before reaching: %s" % point
+    tally.fault("SIGKILL inside rotate_secret_key.yml (%s)" % point, survived, backend)
     if not survived:
         found = {}
         for secret_key in site.secret_keys():
-            found.update(_opened(site.database_url, secret_key))
+            found.update(_opened(url, secret_key))
         lost = sorted(set(_expected()) - set(found))[:5]
         wrong = sorted(name for name in found if found[name] != _expected().get(name))[:5]
         assert survived, "after a SIGKILL at '%s' configuration values no longer open with a vaulted SECRET_KEY: " \
@@ -181,7 +185,7 @@ def test_sigkill_inside_the_secret_key_rotation_then_rerun(point, tmp_path, sqli
     tally.fault("re-run after SIGKILL inside rotate_secret_key.yml", finished, point)
     assert finished, result.stdout[-4000:]
     new = site.vault_data()["webops_secret_key"]
-    assert _opened(sqlite_url, new) == _expected()
+    assert _opened(url, new) == _expected()
     for host in site.hosts:
         assert site.env_values(host)["SECRET_KEY"] == new
     assert site.database_state() == encryption_tokens

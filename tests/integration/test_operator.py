@@ -24,6 +24,7 @@ from support import webops_db
 from support.leaks import assert_no_secret
 from support.paths import REPO
 from support.playbook_site import Site
+from support.row_gate import RowGate
 
 pytestmark = [pytest.mark.playbook, pytest.mark.slow]
 
@@ -169,30 +170,55 @@ def test_own_inventory_read_only_runs_create_nothing_and_paths_follow_it(tmp_pat
     assert_no_secret(run.stdout, [key])
 
 
-def test_an_ad_hoc_database_run_prints_progress_and_ends_with_each_columns_time_and_rate(tmp_path, sqlite_url):
+PROGRESS_LINE = re.compile(r"^localhost: (\w+)\.(\w+): (\d+)/(\d+) \((\d+)%\) (\d+) rows/s, ETA (\d+)s$")
+
+
+def test_an_ad_hoc_database_run_prints_progress_and_ends_with_each_columns_time_and_rate(tmp_path, pg_url):
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    webops_db.create_schema(sqlite_url)
-    webops_db.seed(sqlite_url, old, users=400, legacy_plaintext=0)
-    before = webops_db.digest(sqlite_url, [old], include_unknown=False)
+    webops_db.create_schema(pg_url)
+    webops_db.seed(pg_url, old, users=400, legacy_plaintext=0)
+    before = webops_db.digest(pg_url, [old], include_unknown=False)
     env_file = os.path.join(str(tmp_path), ".env")
     with open(env_file, "w") as handle:
-        handle.write("DATABASE_URL=%s\nENCRYPTION_KEY=%s\nOLD_ENCRYPTION_KEY=%s\n" % (sqlite_url, new, old))
+        handle.write("DATABASE_URL=%s\nENCRYPTION_KEY=%s\nOLD_ENCRYPTION_KEY=%s\n" % (pg_url, new, old))
     os.chmod(env_file, 0o600)
     environ = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, "collections"), ANSIBLE_NOCOLOR="1",
                    ANSIBLE_LOCAL_TEMP=os.path.join(str(tmp_path), ".ansible-tmp"), ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
-                   ANSIBLE_CALLBACK_RESULT_FORMAT="json")
+                   ANSIBLE_CALLBACK_RESULT_FORMAT="json", PYTHONUNBUFFERED="1")
     argv = [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-i", "localhost,", "-c", "local",
             "-m", "webops.encryption.fernet_rotate", "-a", "env_file=%s batch_size=10 workers=1" % env_file,
             "-e", "ansible_python_interpreter=%s" % sys.executable, "-e", "webops_progress_interval=0.2"]
-    run = subprocess.run(argv, cwd=str(tmp_path), env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         universal_newlines=True, timeout=300, check=False)
-    assert run.returncode == 0, run.stdout[-4000:]
-    lines = re.findall(r"^localhost: (\w+)\.(\w+): (\d+)/(\d+) \((\d+)%\) (\d+) rows/s, ETA (\d+)s$", run.stdout, re.M)
-    assert len(lines) >= 2, run.stdout[-4000:]
-    for _table, _column, done, total, pct, _rate, _eta in lines:
+    # The run is held half-way through its write of databases.password (support.row_gate), after the
+    # columns before it finished, until two progress lines have come: they must come while the work
+    # stands still, however fast the machine is.
+    with webops_db.Database(pg_url) as reader:
+        gated = reader.query("SELECT id FROM databases ORDER BY id")[200][0]
+    output, held = [], []
+    with RowGate(pg_url, "databases", gated) as gate:
+        proc = subprocess.Popen(argv, cwd=str(tmp_path), env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                universal_newlines=True)
+        try:
+            if gate.wait_until_blocked(lambda: proc.poll() is None):
+                while len(held) < 2:
+                    line = proc.stdout.readline()
+                    if not line:
+                        break
+                    output.append(line)
+                    match = PROGRESS_LINE.match(line.rstrip("\n"))
+                    if match:
+                        held.append(line)
+        finally:
+            gate.release()
+            rest, _err = proc.communicate(timeout=300)
+    output.append(rest)
+    stdout = "".join(output)
+    assert len(held) == 2, stdout[-4000:]
+    assert proc.returncode == 0, stdout[-4000:]
+    for match in re.finditer(PROGRESS_LINE.pattern, stdout, re.M):
+        _table, _column, done, total, pct, _rate, _eta = match.groups()
         assert 0 < int(done) <= int(total) and int(pct) == int(100 * int(done) / int(total))
-    result = json.loads(run.stdout[run.stdout.index("localhost | CHANGED => {") + len("localhost | CHANGED => "):])
+    result = json.loads(stdout[stdout.index("localhost | CHANGED => {") + len("localhost | CHANGED => "):])
     for column in result["columns"]:
         assert column["elapsed_seconds"] > 0 and column["rows_per_second"] > 0, column
-    assert webops_db.digest(sqlite_url, [new], include_unknown=False) == before
-    assert_no_secret(run.stdout, [old, new])
+    assert webops_db.digest(pg_url, [new], include_unknown=False) == before
+    assert_no_secret(stdout, [old, new])

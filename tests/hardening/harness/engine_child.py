@@ -8,7 +8,8 @@ Reads one JSON object on stdin (keys travel there, never in argv):
      "on_unknown": "fail", "encrypt_plaintext": false, "check_mode": false, "profile": "webops",
      "columns": [...], "wait_go": false}
 Prints "READY" once connected (then waits for a line "go" when wait_go), "BATCH table.column rows"
-after each committed batch of a rotation, then one JSON line:
+after each committed batch of a rotation (with "pause": true it then waits for a line "next" before
+the run goes on: the parent acts at a point the run reached and holds), then one JSON line:
 the engine's result, or {"error": CLASS, "msg": MESSAGE}. Exit 0 on success, 2 on a refused run.
 The collection is imported from the PYTHONPATH its parent (faults.Child) gives it.
 """
@@ -19,14 +20,21 @@ import sys
 from ansible_collections.webops.encryption.plugins.module_utils import _db as db, columns, engine, fernet
 
 
+PAUSE = []
+
+
 def _progress(table, column, rows_done, _rows_total=None):
     """Called by the engine after each committed batch: lets the parent kill after batch N."""
     sys.stdout.write("BATCH %s.%s %d\n" % (table, column, rows_done))
     sys.stdout.flush()
+    if PAUSE:
+        sys.stdin.readline()
 
 
 def main():
     cfg = json.loads(sys.stdin.readline())
+    if cfg.get("pause"):
+        PAUSE.append(True)
     new = fernet.parse_key(cfg["new"]) if cfg.get("new") else None
     olds = [fernet.parse_key(k) for k in cfg.get("old", [])]
     specs = columns.resolve(cfg.get("profile", "webops"), cfg.get("columns"))

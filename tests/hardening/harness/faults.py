@@ -41,18 +41,27 @@ class Child:
         self.ready_at = time.monotonic()
         return self
 
-    def wait_batches(self, count, timeout=60):
-        """Block until the engine has reported ``count`` committed batches; False if it ended first."""
+    def pause_after(self, count):
+        """For a child started with "pause": let batches run one at a time until ``count`` batches
+        have committed, and return True with the run held right after that commit; False if the
+        run ended before it (it made fewer batches)."""
         seen = 0
-        while seen < count:
+        while True:
             line = self.proc.stdout.readline()
             if not line:
                 return False
-            if line.startswith("BATCH "):
-                seen += 1
-            else:
+            if not line.startswith("BATCH "):
                 self.out += line
-        return True
+                continue
+            seen += 1
+            if seen >= count:
+                return True
+            self.go_on()
+
+    def go_on(self):
+        """Let a held child (pause_after) write its next batch."""
+        self.proc.stdin.write("next\n")
+        self.proc.stdin.flush()
 
     def go(self):
         self.proc.stdin.write("go\n")
