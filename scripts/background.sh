@@ -25,6 +25,8 @@ start)
     shift 2
     rm -f "$DIR/$name.rc" "$DIR/$name.log"
     # setsid: the job outlives the make recipe that started it; the rc file is written last.
+    # The single-quoted script is expanded by the inner bash.
+    # shellcheck disable=SC2016
     setsid bash -c '"$@" >"$0.log" 2>&1; echo $? >"$0.rc.tmp"; mv "$0.rc.tmp" "$0.rc"' \
         "$DIR/$name" "$@" </dev/null >/dev/null 2>&1 &
     echo "$!" >"$DIR/$name.pid"
