@@ -12,20 +12,20 @@
 # skip them. Every step is a stage of its own (sanity-MINOR, unit-MINOR, integration-MINOR,
 # hardening-MINOR) in the closing summary, and every step runs even after one failed
 # (FAIL_FAST=1 stops a version at its first failure).
-# MATRIX_JOBS=1 runs the versions one after the other (`make test` runs the matrix beside the
-# main stages); by default they run side by side. Output lines carry a [MINOR] prefix.
+# The versions run side by side (MATRIX_JOBS=1: one after the other). Output lines carry a
+# [MINOR] prefix.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 1
 [ "$#" -gt 0 ] || { echo "usage: $0 MINOR... (e.g. 2.20 2.21)" >&2; exit 2; }
 
-# Time limits (minutes) per step: the matrix shares the 2 cores with other work, so each step
-# takes longer than the same step of the main run alone.
+# Time limits (minutes) per step: in `make test` the versions share the 2 cores with each other
+# and with the main stages, so each step takes longer than the same step run alone.
 LIMIT_SANITY="${LIMIT_SANITY:-15}"
 LIMIT_UNIT="${LIMIT_UNIT:-5}"
-LIMIT_INTEGRATION="${LIMIT_INTEGRATION:-30}"
-LIMIT_HARDENING="${LIMIT_HARDENING:-25}"
+LIMIT_INTEGRATION="${LIMIT_INTEGRATION:-40}"
+LIMIT_HARDENING="${LIMIT_HARDENING:-30}"
 MATRIX_ENGINE="${MATRIX_ENGINE-2.21}"
 MATRIX_JOBS="${MATRIX_JOBS:-0}"
 
