@@ -154,6 +154,9 @@ def events(host, service=None):
 
 
 def wait_for(predicate, timeout=30.0, interval=0.5):
+    """Wait for a state that lasts once reached (a unit failed with Restart=no, a unit active):
+    never for a moment that may pass between two polls. The timeout only bounds a hang, so it is
+    generous: a busy machine slows the wait, not the verdict."""
     deadline = time.time() + timeout
     while True:
         value = predicate()
