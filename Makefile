@@ -40,7 +40,7 @@ LIMIT_LINT := 8
 LIMIT_SANITY := 12
 LIMIT_UNIT := 3
 LIMIT_INTEGRATION := 20
-LIMIT_HARDENING := 15
+LIMIT_HARDENING := 20
 LIMIT_MOLECULE := 25
 LIMIT_BUILD := 4
 LIMIT_DOCS := 6
@@ -50,27 +50,40 @@ LIMIT_EE := 10
 TEST_EE_BUILD ?= 1
 
 # ansible-core minors tested besides the one in .venv (2.19, pinned by the `ansible` bundle that
-# Molecule needs): sanity, unit and integration each, in .venv-MINOR, side by side.
+# Molecule needs), each in .venv-MINOR: sanity, and the unit, integration and hardening tests that
+# go through ansible-core (scripts/test_scope.py). The engine-only tests run on .venv's Python
+# (3.11) and on the Python of each minor in MATRIX_ENGINE (2.21: 3.13), not on every minor.
 MATRIX ?= 2.20 2.21
+MATRIX_ENGINE ?= 2.21
+export MATRIX_ENGINE
 
-.PHONY: help venv venv-runtime matrix ee deps-tools deps-sanity deps-db deps-hardening deps-molecule deps-all \
+# pytest-xdist for the integration suite: its tests are independent (a database, a SQLite file
+# and a site directory of their own; one PostgreSQL cluster per worker); loadfile keeps a file's
+# tests on one worker. XDIST= runs it in one process. The hardening suite stays in one process:
+# its tally and report (tests/hardening/conftest.py) add up every test of the run.
+XDIST ?= -n 2 --dist loadfile
+
+.PHONY: help venv venv-runtime matrix molecule-image-start ee deps-tools deps-sanity deps-db deps-hardening deps-molecule deps-all \
 	lint sanity unit integration hardening molecule build-check docs \
 	test benchmark demo demo-clean clean
 
 help:
 	@echo "make test          lint, sanity, unit, integration, hardening, molecule, build-check, docs, ee (with"
-	@echo "                   the image build), matrix: what CI runs; KEEP_GOING=1 runs every stage even after a failure"
+	@echo "                   the image build), matrix: what CI runs; every stage runs even after a failure"
+	@echo "                   (FAIL_FAST=1 stops at the first), the exit status says whether all passed"
 	@echo "make venv          create/update .venv with the runtime and every test tool (tests/requirements-tools.txt)"
 	@echo "make venv-runtime  create/update .venv with the runtime only (requirements.txt)"
 	@echo "make lint          ansible-lint (production profile) + antsibull-changelog lint"
 	@echo "make sanity        ansible-test sanity on a copy of the work tree (no ignore files)"
-	@echo "make unit | integration | hardening   one pytest suite (PYTEST_ARGS='-x -k name' to narrow)"
-	@echo "make molecule      molecule test for every scenario (SCENARIOS='a b' for some)"
+	@echo "make unit | integration | hardening   one pytest suite (PYTEST_ARGS='-x -k name' to narrow;"
+	@echo "                   integration runs on 2 xdist workers, XDIST= for one process)"
+	@echo "make molecule      molecule test for every scenario in extensions/molecule (SCENARIOS='a b' for some)"
 	@echo "make build-check   build + install the tarball, list what ships, render ansible-doc for every plugin"
 	@echo "make docs          the HTML documentation site (.tmp/docs/html), warnings as errors"
 	@echo "make ee            ansible-builder create for the execution environment, check its context"
 	@echo "                   EE_BUILD=1 also builds the image with podman and runs ee/smoke.yml in it"
-	@echo "make matrix        sanity, unit, integration on each ansible-core in MATRIX ($(MATRIX)), in .venv-MINOR"
+	@echo "make matrix        on each ansible-core in MATRIX ($(MATRIX)), in .venv-MINOR: sanity and the tests that"
+	@echo "                   go through ansible-core; the engine-only tests on MATRIX_ENGINE ($(MATRIX_ENGINE))'s Python"
 	@echo "make benchmark     benchmarks/run.py (not part of make test)"
 	@echo "make demo | demo-clean   scripts/demo.sh"
 
@@ -104,13 +117,19 @@ unit: venv
 	$(STAGE) unit $(LIMIT_UNIT) pytest tests/unit
 
 integration: venv deps-db
-	$(STAGE) integration $(LIMIT_INTEGRATION) pytest tests/integration
+	$(STAGE) integration $(LIMIT_INTEGRATION) pytest tests/integration $(XDIST)
 
 hardening: venv deps-hardening
 	$(STAGE) hardening $(LIMIT_HARDENING) pytest tests/hardening
 
 molecule: venv deps-molecule
 	$(STAGE) molecule $(LIMIT_MOLECULE) scripts/molecule.sh $(SCENARIOS)
+
+# The Molecule test-host image (podman fix-up, then debootstrap: network and disk more than CPU),
+# built in the background while the stages before Molecule run; scripts/molecule.sh waits for it.
+molecule-image-start: deps-molecule
+	@scripts/background.sh start molecule-image bash -c \
+		'bash extensions/molecule/shared/setup_podman.sh && bash extensions/molecule/shared/build_image.sh'
 
 build-check: venv deps-tools
 	$(STAGE) build-check $(LIMIT_BUILD) scripts/build_check.sh
@@ -124,19 +143,32 @@ docs:
 ee: venv deps-tools $(if $(EE_BUILD),deps-molecule)
 	$(STAGE) ee $(LIMIT_EE) scripts/ee_check.sh $(if $(EE_BUILD),--build)
 
-matrix: venv deps-sanity deps-db
+matrix: venv deps-sanity deps-hardening
+	"$(VENV)/bin/python" scripts/test_scope.py check
 	scripts/matrix.sh $(MATRIX)
 
-# Every stage in this order; the first failure stops the run unless KEEP_GOING=1 (make -k). The
-# closing summary (its last line is the one CI reads) is printed either way.
-TEST_STAGES := lint sanity unit integration hardening molecule build-check docs ee matrix
+# The main stages in this order, and beside them the ansible-core matrix (its versions side by
+# side, lines prefixed [MINOR]): most steps wait on subprocesses and PostgreSQL as much as on
+# the CPU, so three streams keep both cores busy where one at a time left one idle. The Molecule
+# image build starts first, in the background. Every stage runs even after one failed (make
+# --keep-going), so the closing summary shows the state of all of them; the exit status is
+# still non-zero when one failed. FAIL_FAST=1 stops at the first failure instead.
+TEST_STAGES ?= lint sanity unit integration hardening molecule build-check docs ee
+FAIL_FAST ?=
+export FAIL_FAST
 
 test:
-	@rm -rf .tmp/reports
-	@status=0; $(MAKE) --no-print-directory $(if $(KEEP_GOING),--keep-going) EE_BUILD=$(TEST_EE_BUILD) \
-		venv deps-all $(TEST_STAGES) || status=$$?; \
-		"$(VENV)/bin/python" scripts/ci_summary.py 2>/dev/null || python3 scripts/ci_summary.py; \
-		exit $$status
+	@rm -rf .tmp/reports .tmp/background
+	@status=0; $(MAKE) --no-print-directory venv deps-all molecule-image-start || status=$$?; \
+	if [ "$$status" -eq 0 ]; then \
+		matrix_pid=; \
+		if [ -n "$(strip $(MATRIX))" ]; then $(MAKE) --no-print-directory matrix & matrix_pid=$$!; fi; \
+		$(MAKE) --no-print-directory $(if $(FAIL_FAST),,--keep-going) EE_BUILD=$(TEST_EE_BUILD) \
+			$(TEST_STAGES) || status=$$?; \
+		if [ -n "$$matrix_pid" ]; then wait $$matrix_pid || status=1; fi; \
+	fi; \
+	"$(VENV)/bin/python" scripts/ci_summary.py 2>/dev/null || python3 scripts/ci_summary.py; \
+	exit $$status
 
 benchmark: venv deps-db
 	@test -f benchmarks/run.py || { echo "make benchmark: benchmarks/run.py is not there yet" >&2; exit 1; }

@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 
 REPORTS = pathlib.Path(__file__).resolve().parent.parent / '.tmp' / 'reports'
 # The stages that run once more per ansible-core version of the matrix.
-MATRIX_STAGES = ('sanity', 'unit', 'integration')
+MATRIX_STAGES = ('sanity', 'unit', 'integration', 'hardening')
 MATRIX_NAME = re.compile(r'^(?P<stage>[a-z-]+)-(?P<minor>\d+\.\d+)$')
 
 

@@ -73,7 +73,7 @@ echo "ee: the EE gets $(grep -Evc '^\s*(#|$)' "$WORK/pip.txt") Python and $(grep
 [ "${1:-}" = --build ] || exit 0
 image=localhost/webops-ee:check
 base=localhost/webops-ee-base:trixie-4
-bash molecule/shared/setup_podman.sh
+bash extensions/molecule/shared/setup_podman.sh
 WEBOPS_EE_BASE_IMAGE="$base" ee/build_base.sh
 echo "ee: ansible-builder build $image (base $base)"
 start=$SECONDS

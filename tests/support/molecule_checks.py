@@ -10,6 +10,7 @@ containers with ``network: host``), with the DATABASE_URL the host's own .env ho
 
 The verifiers import it as ``support.molecule_checks``; the converge playbooks run it as
 ``PYTHONPATH=tests python -m support.molecule_checks snapshot|kill-mid-rotation ...``.
+kill-mid-rotation stops the rotation at a row it holds locked, never by polling for a moment.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -153,6 +154,9 @@ def events(host, service=None):
 
 
 def wait_for(predicate, timeout=30.0, interval=0.5):
+    """Wait for a state that lasts once reached (a unit failed with Restart=no, a unit active):
+    never for a moment that may pass between two polls. The timeout only bounds a hang, so it is
+    generous: a busy machine slows the wait, not the verdict."""
     deadline = time.time() + timeout
     while True:
         value = predicate()
@@ -233,32 +237,97 @@ def rotation_state(container, database_container=None):
     }
 
 
+# The table of the last column the rotation writes (plugins/module_utils/columns.py, WEBOPS: the
+# engine writes the columns in that order, each in primary-key order, one transaction a batch).
+LAST_WRITTEN_TABLE = "automation_data_source_credentials"
+
+
+def _connect(url):
+    try:
+        import psycopg
+        return psycopg.connect(url)
+    except ImportError:  # pragma: no cover - the controller has one of the two
+        import psycopg2
+        return psycopg2.connect(url)
+
+
+def _waiting_on(cur, blocker_pid):
+    """Backends waiting for a lock that ``blocker_pid`` holds: [(pid, query)]."""
+    cur.execute("SELECT pid, left(query, 80) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND %s = ANY(pg_blocking_pids(pid))", (blocker_pid,))
+    return cur.fetchall()
+
+
 def kill_mid_rotation(container, controller_pid, timeout=300.0):
-    """Wait until the database is partly under the vault's next key, then SIGKILL the rotating
-    module on the host and the ansible-playbook that drives it, as a crash would."""
+    """Stop the rotation at a point it reaches, then SIGKILL it there, as a crash would.
+
+    A transaction of this probe holds the row lock (SELECT ... FOR UPDATE) on the last row of the
+    last table the rotation writes. Reads do not wait for row locks, so the rotation scans, then
+    commits every batch before that row and blocks in the UPDATE of the batch holding it (no
+    lock_timeout on those updates). That wait lasts until this probe lets go: it is a state, not
+    a moment, so seeing it in pg_stat_activity is no race. Then the rotating module on the host
+    and the ansible-playbook driving it get SIGKILLed, the blocked transaction is cut (the
+    server would drop a dead client's connection; this does it now, before the lock goes), and
+    only then is the row released: the batch never commits."""
     import signal
     import subprocess
 
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if os.path.exists(vault_file()):
+    url = database_url_of(container)
+    holder = _connect(url)
+    try:
+        cur = holder.cursor()
+        cur.execute("SELECT pg_backend_pid()")
+        holder_pid = cur.fetchone()[0]
+        cur.execute("SELECT id FROM %s ORDER BY id DESC LIMIT 1 FOR UPDATE" % LAST_WRITTEN_TABLE)
+        locked_id = cur.fetchone()[0]
+        watcher = _connect(url)
+        try:
+            wcur = watcher.cursor()
+            deadline = time.time() + timeout
+            blocked = []
+            while not blocked:
+                watcher.rollback()
+                blocked = _waiting_on(wcur, holder_pid)
+                if blocked:
+                    break
+                if time.time() > deadline:
+                    raise SystemExit("the rotation never reached %s id=%s within %ss; nothing was killed"
+                                     % (LAST_WRITTEN_TABLE, locked_id, timeout))
+                time.sleep(0.2)
+            # Where the rows stand while the rotation waits (committed batches only).
             current, upcoming, _history = vault_keys()
-            if upcoming is not None:
-                totals = {}
-                for buckets in webops_db.census(database_url_of(container), [current, upcoming]).values():
-                    for where, count in buckets.items():
-                        totals[where] = totals.get(where, 0) + count
-                if totals.get(0, 0) > 0 and totals.get(1, 0) > 0:
-                    # The pipelined module (and its forked workers) run as a bare `/usr/bin/python3`.
-                    pkill = subprocess.call(("podman", "exec", container, "pkill", "-9", "-f", "^/usr/bin/python3$"))
-                    try:
-                        os.killpg(controller_pid, signal.SIGKILL)
-                    except OSError:
-                        os.kill(controller_pid, signal.SIGKILL)
-                    # pkill exits 0 only when it matched (and killed) a process.
-                    return {"killed_with": {"old": totals.get(0, 0), "new": totals.get(1, 0), "module_killed": pkill == 0}}
-        time.sleep(0.1)
-    raise SystemExit("the rotation never reached the database within %ss; nothing was killed" % timeout)
+            totals = {}
+            for buckets in webops_db.census(url, [current, upcoming]).values():
+                for where, count in buckets.items():
+                    totals[where] = totals.get(where, 0) + count
+            # The pipelined module (and its forked workers) run as a bare `/usr/bin/python3`.
+            pkill = subprocess.call(("podman", "exec", container, "pkill", "-9", "-f", "^/usr/bin/python3$"))
+            try:
+                os.killpg(controller_pid, signal.SIGKILL)
+            except OSError:
+                os.kill(controller_pid, signal.SIGKILL)
+            blocked_pids = [pid for pid, _query in blocked]
+            watcher.rollback()
+            for pid in blocked_pids:
+                wcur.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            # pg_terminate_backend only signals: wait until the backends are gone (they end).
+            while True:
+                watcher.rollback()
+                wcur.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (blocked_pids,))
+                if wcur.fetchone()[0] == 0:
+                    break
+                if time.time() > deadline:
+                    raise SystemExit("the killed rotation's blocked transaction did not end within %ss" % timeout)
+                time.sleep(0.2)
+            watcher.rollback()
+        finally:
+            watcher.close()
+    finally:
+        holder.rollback()
+        holder.close()
+    # pkill exits 0 only when it matched (and killed) a process.
+    return {"killed_with": {"old": totals.get(0, 0), "new": totals.get(1, 0), "module_killed": pkill == 0,
+                            "blocked_on": "%s id=%s" % (LAST_WRITTEN_TABLE, locked_id)}}
 
 
 def database_url_of(container):
@@ -283,7 +352,6 @@ def main(argv=None):
         result = rotation_state(args.container, args.database_container)
     else:
         result = kill_mid_rotation(args.container, args.controller_pid)
-        time.sleep(1)
         result.update(rotation_state(args.container))
     with open(args.out, "w") as handle:
         json.dump(result, handle, indent=1, sort_keys=True)

@@ -27,6 +27,8 @@ def test_the_kill_landed_mid_rotation(host):
     initial = mc.initial_key()
     upcoming = _snapshot("after-fault.json")["vault"]["next"]
     after = _snapshot("after-kill.json")
+    # The run was stopped on the row the probe held (the last one it writes), not caught by a poll.
+    assert after["killed_with"]["blocked_on"].startswith(mc.LAST_WRITTEN_TABLE + " id=")
     assert after["killed_with"]["old"] > 0 and after["killed_with"]["new"] > 0
     assert after["killed_with"]["module_killed"], "no rotating module process was found on the host to kill"
     # The killed run reused the escrowed key: no second new key appeared.

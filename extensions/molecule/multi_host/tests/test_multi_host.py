@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Setup then rotation of one environment spread over three hosts."""
+"""Setup (run twice: the second run must change nothing) then rotation of one environment spread
+over three hosts."""
 
 import pytest
 
@@ -28,7 +29,11 @@ def test_every_host_holds_the_rotated_key_only(host):
     current, _setup_key = _keys()
     values = mc.env_values(host)
     assert mc.Key(values["ENCRYPTION_KEY"]) == current and "OLD_ENCRYPTION_KEY" not in values
+    # The installer's settings are kept as they were.
+    assert {"SECRET_KEY", "DEBUG", "DATABASE_URL", "ALLOWED_HOSTS"} <= set(values)
+    assert values["DEBUG"] == "False"
     env = host.file(mc.ENV_FILE)
+    assert env.is_file and not env.is_symlink
     assert (env.user, env.group, env.mode) == ("webops", "webops", 0o600)
     assert host.file(mc.ENV_LINK).linked_to == mc.ENV_FILE
 
@@ -55,7 +60,8 @@ def test_app_units_restarted_with_each_key_and_active(host):
         props = mc.unit(host, service)
         assert props["ActiveState"] == "active" and props["SubState"] == "running"
         events = mc.events(host, service)
-        # Started by setup's handler with the generated key, then by the rotation with the new one.
+        # Started by setup's handler with the generated key (once: the idempotence run of setup
+        # fired no handler), then by the rotation with the new one.
         assert [e["fingerprint"] for e in events if e["event"] == "started"] == [setup_key.fingerprint, current.fingerprint]
         assert [e for e in events if e["event"] in ("failed", "refused")] == []
 
