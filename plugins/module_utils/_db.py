@@ -67,7 +67,7 @@ _PG_INT_TYPES = ("int2", "int4", "int8")
 # Keyset pagination walks the table by pk: equal values at a batch boundary would be skipped.
 _NOT_UNIQUE = ("%s.%s is neither the primary key nor covered by a unique index, so the table cannot be walked by it; "
                "give a unique column as pk")
-_PG_TEXT_TYPES = ("varchar", "text", "bpchar")
+_PG_TEXT_TYPES = ("varchar", "text")
 _PG_JSON_TYPES = ("json", "jsonb")
 # How long widening waits for a table lock before it gives up (and changes nothing).
 WIDEN_LOCK_TIMEOUT = "30s"
@@ -270,6 +270,17 @@ class Adapter:
         if spec.where:
             sql += " WHERE (%s)" % spec.where
         return self._fetch(sql)[0][0]
+
+    def stored_values(self, spec, info, pks):
+        """{pk: value} of the rows ``pks`` as they are now (to tell written rows from conflicts)."""
+        found = {}
+        value = quote_identifier(spec.column) + ("::text" if info.is_json_type else "")
+        for start in range(0, len(pks), 500):
+            chunk = list(pks[start:start + 500])
+            found.update(self._fetch("SELECT %s, %s FROM %s WHERE %s IN (%s)" % (
+                quote_identifier(spec.pk), value, quote_identifier(spec.table), quote_identifier(spec.pk),
+                ", ".join([self.placeholder] * len(chunk))), chunk))
+        return found
 
     def iter_batches(self, spec, info, batch_size):
         """Yield lists of (pk, value) in primary-key order: keyset pagination, never OFFSET,
@@ -525,12 +536,21 @@ class PostgresAdapter(Adapter):
             if name not in found:
                 raise DatabaseError("column %s.%s does not exist in %s" % (spec.table, name, self.description))
         typname, typmod = found[spec.column]
+        if typname == "bpchar":
+            # char(n) pads every value with spaces: the guard on the old value never matches the
+            # padded text, so no token would ever be written. Casting to varchar drops the padding.
+            declared, varchar = ("char(%d)" % (typmod - 4), "varchar(%d)" % (typmod - 4)) if typmod > 4 else ("bpchar", "text")
+            raise DatabaseError("column %s.%s is %s, which pads every value with spaces: tokens cannot be rewritten "
+                                "in place there. Nothing was written; change it to varchar first (this drops the "
+                                "padding), then run again: ALTER TABLE %s ALTER COLUMN %s TYPE %s;"
+                                % (spec.table, spec.column, declared, quote_identifier(spec.table),
+                                   quote_identifier(spec.column), varchar))
         if typname not in _PG_TEXT_TYPES + _PG_JSON_TYPES:
             raise DatabaseError("column %s.%s has type %s; tokens are stored in varchar, text, json or jsonb columns"
                                 % (spec.table, spec.column, typname))
         if spec.is_json != (typname in _PG_JSON_TYPES) and typname in _PG_JSON_TYPES:
             raise DatabaseError("column %s.%s is %s: give json_keys to say which keys hold tokens" % (spec.table, spec.column, typname))
-        max_length = typmod - 4 if typname in ("varchar", "bpchar") and typmod > 4 else None
+        max_length = typmod - 4 if typname == "varchar" and typmod > 4 else None
         if spec.is_json and max_length is not None:
             raise DatabaseError("column %s.%s is %s(%d): a JSON column with json_keys must be text, json or jsonb"
                                 % (spec.table, spec.column, typname, max_length))

@@ -245,7 +245,8 @@ def _rewrite(db, spec, info_, keyring, new_key, batch_size, new_name):
             updates.append((pk, value, stored))
         if updates:
             count = db.update_batch(spec, info_, updates)
-            rotated += len(updates)
+            # Only what was written is rotated: the guard left the other rows as they were.
+            rotated += count
             written += count
             conflicts += len(updates) - count
     return rotated, written, conflicts
