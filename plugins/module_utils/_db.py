@@ -69,8 +69,9 @@ _NOT_UNIQUE = ("%s.%s is neither the primary key nor covered by a unique index, 
                "give a unique column as pk")
 _PG_TEXT_TYPES = ("varchar", "text")
 _PG_JSON_TYPES = ("json", "jsonb")
-# How long widening waits for a table lock before it gives up (and changes nothing).
-WIDEN_LOCK_TIMEOUT = "30s"
+# How long widening waits for a table lock before it gives up (and changes nothing): short, because
+# every query on the table queues behind an ALTER that waits.
+WIDEN_LOCK_TIMEOUT = "5s"
 
 
 class ColumnInfo:
@@ -595,28 +596,47 @@ class PostgresAdapter(Adapter):
             cur.close()
 
     def widen_columns(self, changes):
-        """ALTER each (spec, info, width) to a character type of that width, all in one transaction
-        that waits at most WIDEN_LOCK_TIMEOUT for the table locks (a running application may hold
-        them). Growing a varchar rewrites no row and keeps NOT NULL, defaults, unique constraints
-        and indexes."""
+        """Widen each (spec, info, width) to varchar(width), all in one transaction that first takes
+        each table's lock (waiting at most WIDEN_LOCK_TIMEOUT: a running application may hold it, and
+        every query on the table queues behind a waiting ALTER) and then re-reads the column's width:
+        a column a migration widened or made text since the scan read it is never narrowed. Growing
+        a varchar rewrites no row and keeps NOT NULL, defaults, unique constraints and indexes.
+        Returns [(spec, width before, width after)], width None for an unlimited column."""
+        done = []
         cur = self.conn.cursor()
         try:
             cur.execute("BEGIN")
             try:
                 cur.execute("SET LOCAL lock_timeout = '%s'" % WIDEN_LOCK_TIMEOUT)
-                for spec, info, width in changes:
-                    cur.execute("ALTER TABLE %s ALTER COLUMN %s TYPE %s(%d)" % (
-                        quote_identifier(spec.table), quote_identifier(spec.column),
-                        "char" if info.data_type == "bpchar" else "varchar", int(width)))
+                for spec, _info, width in changes:
+                    table, column = quote_identifier(spec.table), quote_identifier(spec.column)
+                    cur.execute("LOCK TABLE %s IN ACCESS EXCLUSIVE MODE" % table)
+                    cur.execute("SELECT t.typname, a.atttypmod FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                                "WHERE a.attrelid = to_regclass(%s) AND a.attname = %s AND NOT a.attisdropped",
+                                (table, spec.column))
+                    typname, typmod = cur.fetchone()
+                    current = typmod - 4 if typname == "varchar" and typmod > 4 else None
+                    if current is not None and current < int(width):
+                        cur.execute("ALTER TABLE %s ALTER COLUMN %s TYPE varchar(%d)" % (table, column, int(width)))
+                        done.append((spec, current, int(width)))
+                    else:
+                        done.append((spec, current, current))
             except BaseException:
                 if not getattr(self.conn, "closed", False):
                     cur.execute("ROLLBACK")
                 raise
             cur.execute("COMMIT")
         except Exception as exc:
+            if getattr(exc, "sqlstate", None) == "55P03" or getattr(exc, "pgcode", None) == "55P03":
+                raise DatabaseError("could not lock %s within %s to widen its token column: the application, a "
+                                    "migration or a backup holds the table. Nothing was changed; run again when it "
+                                    "is free (or widen the column by hand)"
+                                    % (", ".join(sorted(set(spec.table for spec, _info, _width in changes))),
+                                       WIDEN_LOCK_TIMEOUT))
             raise self._error(exc)
         finally:
             cur.close()
+        return done
 
     def update_batch(self, spec, info, rows, before_commit=None):
         """rows: [(pk, old, new)] in primary-key order. One set-based UPDATE in one transaction; a
