@@ -32,6 +32,8 @@ STAGE := scripts/ci_stage.sh
 APT_TOOLS := git rsync
 APT_SANITY := $(APT_TOOLS) shellcheck
 APT_DB := postgresql gnupg
+# The progress-over-SSH test starts its own sshd on a loopback port and logs in with sudo.
+APT_SSH := openssh-server sudo
 APT_HARDENING := $(APT_DB) strace
 APT_MOLECULE := podman runc debootstrap debian-archive-keyring
 
@@ -53,7 +55,7 @@ TEST_EE_BUILD ?= 1
 # Molecule needs): sanity, unit and integration each, in .venv-MINOR, side by side.
 MATRIX ?= 2.20 2.21
 
-.PHONY: help venv venv-runtime matrix ee deps-tools deps-sanity deps-db deps-hardening deps-molecule deps-all \
+.PHONY: help venv venv-runtime matrix ee deps-tools deps-sanity deps-db deps-integration deps-hardening deps-molecule deps-all \
 	lint sanity unit integration hardening molecule build-check docs \
 	test benchmark demo demo-clean clean
 
@@ -85,13 +87,15 @@ deps-sanity:
 	@$(DEPS) apt $(APT_SANITY)
 deps-db:
 	@$(DEPS) apt $(APT_DB)
+deps-integration:
+	@$(DEPS) apt $(APT_DB) $(APT_SSH)
 deps-hardening:
 	@$(DEPS) apt $(APT_HARDENING)
 deps-molecule:
 	@$(DEPS) apt $(APT_MOLECULE)
 # One apt-get install for everything `make test` needs.
 deps-all:
-	@$(DEPS) apt $(sort $(APT_SANITY) $(APT_HARDENING) $(APT_MOLECULE))
+	@$(DEPS) apt $(sort $(APT_SANITY) $(APT_HARDENING) $(APT_SSH) $(APT_MOLECULE))
 
 lint: venv
 	$(STAGE) lint $(LIMIT_LINT) bash -c "ansible-lint && antsibull-changelog lint && \
@@ -103,7 +107,7 @@ sanity: venv deps-sanity
 unit: venv
 	$(STAGE) unit $(LIMIT_UNIT) pytest tests/unit
 
-integration: venv deps-db
+integration: venv deps-integration
 	$(STAGE) integration $(LIMIT_INTEGRATION) pytest tests/integration
 
 hardening: venv deps-hardening
