@@ -18,7 +18,7 @@ description:
     C(EnvironmentFile=) would change), and, for a valid key, its fingerprint. The key is never returned.
   - The fingerprint is C(sha256:) and the first 16 hex digits of the SHA-256 of the key's text, the same as
     P(webops.encryption.secret_key_fingerprint#filter) returns for a vaulted key, so a playbook can compare the two.
-  - A key that fails the check has no fingerprint: an unsalted hash of a weak key is reversed by trying candidates.
+  - A key that fails the check has no fingerprint, because an unsalted hash of a weak key is reversed by trying candidates.
     To compare such keys, give O(salt) and compare RV(match_id).
   - Never changes anything.
 author:
