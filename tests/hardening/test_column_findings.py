@@ -104,3 +104,19 @@ def test_a_row_the_guard_left_alone_is_never_counted_as_written(db_url, operatio
     tally.input("row left alone by the guard (%s, %s): never counted as written" % (operation, backend), ok, repr(column))
     assert still_old.startswith("gAAAAA") if operation == "rotate" else still_old == "plaintext secret 2"
     assert (column[written_field], column["rows_written"], column["conflicts"], column["total"]) == (2, 2, 1, 3), column
+
+
+def test_a_secret_key_rotation_counts_only_the_rows_it_wrote(sqlite_url, tally):
+    from ansible_collections.webops.encryption.plugins.module_utils import secret_key
+    old = "django-insecure-test"
+    webops_db.create_schema(sqlite_url)
+    webops_db.seed(sqlite_url, fernet.generate_key(), users=2, secret_key=old)
+    held = _query(sqlite_url, "SELECT min(id) FROM core_configuration WHERE is_sensitive")[0][0]
+    _execute(sqlite_url, "CREATE TRIGGER keep_one BEFORE UPDATE ON core_configuration FOR EACH ROW WHEN OLD.id = %d "
+                         "BEGIN SELECT RAISE(IGNORE); END" % held)
+    with db.connect(sqlite_url) as adapter:
+        result = secret_key.rotate(adapter, columns.resolve("webops"), secret_key.generate(), [old])
+    totals = result["totals"]
+    ok = totals["conflicts"] == 1 and totals["rotated"] == totals["rows_written"] and totals["rows_written"] >= 1
+    tally.input("row left alone by the guard (SECRET_KEY rotation): never counted as rotated", ok, repr(totals))
+    assert ok, totals
