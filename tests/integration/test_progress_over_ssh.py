@@ -157,8 +157,7 @@ def test_fernet_rotate_prints_progress_over_ssh_with_become(ssh_host, tmp_path):
             if counts_line.match(line):
                 holder.execute("COMMIT")
                 held = False
-        rest, _ = proc.communicate(timeout=300)
-        lines.append(rest)
+        lines.append(proc.communicate(timeout=300)[0])
     finally:
         if held:
             holder.execute("ROLLBACK")
