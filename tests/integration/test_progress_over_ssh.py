@@ -48,12 +48,10 @@ def ssh_host():
     """(port, user, private key) of an sshd on 127.0.0.1 that lets USER in with a key and sudo."""
     if os.geteuid() != 0 or not os.path.exists(SSHD) or not shutil.which("sudo"):
         pytest.skip("needs root, openssh-server and sudo (apt-get install -y openssh-server sudo)")
-    created = False
     try:
         pwd.getpwnam(USER)
-    except KeyError:
+    except KeyError:  # else left by a run that was killed: reused, and removed below
         subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", USER], check=True)
-        created = True
     # A locked account ('!') is refused even with a key: give it no usable password instead.
     subprocess.run(["usermod", "-p", "*", USER], check=True)
     sudoers = "/etc/sudoers.d/%s" % USER
@@ -97,8 +95,7 @@ def ssh_host():
         log.close()
         os.unlink(sudoers)
         shutil.rmtree(str(ssh_dir), ignore_errors=True)
-        if created:
-            subprocess.run(["userdel", "--remove", USER], check=False, stderr=subprocess.DEVNULL)
+        subprocess.run(["userdel", "--remove", "--force", USER], check=False, stderr=subprocess.DEVNULL)
 
 
 def _database(path, key):
@@ -121,6 +118,8 @@ def test_fernet_rotate_prints_progress_over_ssh_with_become(ssh_host, tmp_path):
         "ansible_host": "127.0.0.1", "ansible_port": port, "ansible_user": user, "ansible_connection": "ssh",
         "ansible_ssh_private_key_file": client_key, "ansible_python_interpreter": sys.executable,
         "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+        # No master connection left behind once the play ends (the test user is removed after it).
+        "ansible_ssh_args": "-o ControlMaster=no",
         "ansible_become_method": "sudo"}}}}))
     playbook = tmp_path / "rotate.yml"
     playbook.write_text(yaml.safe_dump([{"name": "Rotate over SSH", "hosts": "sshhost", "gather_facts": False, "become": True, "tasks": [
