@@ -32,6 +32,8 @@ STAGE := scripts/ci_stage.sh
 APT_TOOLS := git rsync
 APT_SANITY := $(APT_TOOLS) shellcheck
 APT_DB := postgresql gnupg
+# The progress-over-SSH test starts its own sshd on a loopback port and logs in with sudo.
+APT_SSH := openssh-server sudo
 APT_HARDENING := $(APT_DB) strace
 APT_MOLECULE := podman runc debootstrap debian-archive-keyring
 
@@ -63,7 +65,8 @@ export MATRIX_ENGINE
 # its tally and report (tests/hardening/conftest.py) add up every test of the run.
 XDIST ?= -n 2 --dist loadfile
 
-.PHONY: help venv venv-runtime matrix molecule-image-start ee deps-tools deps-sanity deps-db deps-hardening deps-molecule deps-all \
+.PHONY: help venv venv-runtime matrix molecule-image-start ee deps-tools deps-sanity deps-db deps-integration deps-hardening \
+	deps-molecule deps-all \
 	lint sanity unit integration hardening molecule build-check docs \
 	test benchmark demo demo-clean clean
 
@@ -98,13 +101,15 @@ deps-sanity:
 	@$(DEPS) apt $(APT_SANITY)
 deps-db:
 	@$(DEPS) apt $(APT_DB)
+deps-integration:
+	@$(DEPS) apt $(APT_DB) $(APT_SSH)
 deps-hardening:
 	@$(DEPS) apt $(APT_HARDENING)
 deps-molecule:
 	@$(DEPS) apt $(APT_MOLECULE)
 # One apt-get install for everything `make test` needs.
 deps-all:
-	@$(DEPS) apt $(sort $(APT_SANITY) $(APT_HARDENING) $(APT_MOLECULE))
+	@$(DEPS) apt $(sort $(APT_SANITY) $(APT_HARDENING) $(APT_SSH) $(APT_MOLECULE))
 
 lint: venv
 	$(STAGE) lint $(LIMIT_LINT) bash -c "ansible-lint && antsibull-changelog lint && \
@@ -116,7 +121,7 @@ sanity: venv deps-sanity
 unit: venv
 	$(STAGE) unit $(LIMIT_UNIT) pytest tests/unit
 
-integration: venv deps-db
+integration: venv deps-integration
 	$(STAGE) integration $(LIMIT_INTEGRATION) pytest tests/integration $(XDIST)
 
 hardening: venv deps-hardening
@@ -143,7 +148,7 @@ docs:
 ee: venv deps-tools $(if $(EE_BUILD),deps-molecule)
 	$(STAGE) ee $(LIMIT_EE) scripts/ee_check.sh $(if $(EE_BUILD),--build)
 
-matrix: venv deps-sanity deps-hardening
+matrix: venv deps-sanity deps-integration deps-hardening
 	"$(VENV)/bin/python" scripts/test_scope.py check
 	scripts/matrix.sh $(MATRIX)
 

@@ -27,6 +27,7 @@ from ansible_collections.webops.encryption.plugins.module_utils._custody import 
     check_vars,
     native,
     read_bytes,
+    real_path,
     summary,
     utc_now,
     write_text,
@@ -100,7 +101,7 @@ class ActionModule(ActionBase):
         return check_vars(data, path), vault_id, secret
 
     def _run(self, args):
-        path = os.path.realpath(os.path.expanduser(args["path"]))
+        path = real_path(os.path.expanduser(args["path"]))
         editing = bool(args["set"] or args["remove"] or args["promote"])
         try:
             secrets = self._secrets()

@@ -93,6 +93,8 @@ options:
   progress_file:
     description:
       - Where to keep a small status file (counts only, mode C(0600)) while the module runs; removed when it ends.
+      - The path must not exist. An existing file is refused, never overwritten or removed. The module creates the
+        file without ever replacing one, and removes only the file it created.
       - Set by the collection's action plugin, which reads it while the module runs and prints a progress line
         every C(webops_progress_interval) seconds (default 5, V(0) for none). Not needed in a playbook.
     type: path

@@ -20,7 +20,7 @@ import os
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.webops.encryption.plugins.module_utils import secret_key as secret_key_utils
-from ansible_collections.webops.encryption.plugins.module_utils._dotenv import write_atomic
+from ansible_collections.webops.encryption.plugins.module_utils._dotenv import DotEnvError, check_symlinks, write_atomic
 from ansible_collections.webops.encryption.plugins.module_utils.fernet import fingerprint_bytes, key_fingerprint, parse_key
 
 
@@ -113,6 +113,15 @@ def check_vars(data, path):
     if not isinstance(data, dict):
         raise VaultVarsError("%s must hold a mapping of variables" % path)
     return data
+
+
+def real_path(path):
+    """The vault file behind ``path``, refusing a symlink someone else could have planted (see
+    check_symlinks: the vault is written through the same one writer as a .env)."""
+    try:
+        return check_symlinks(path)
+    except DotEnvError as exc:
+        raise VaultVarsError(str(exc))
 
 
 def write_text(path, text):

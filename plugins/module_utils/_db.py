@@ -67,10 +67,11 @@ _PG_INT_TYPES = ("int2", "int4", "int8")
 # Keyset pagination walks the table by pk: equal values at a batch boundary would be skipped.
 _NOT_UNIQUE = ("%s.%s is neither the primary key nor covered by a unique index, so the table cannot be walked by it; "
                "give a unique column as pk")
-_PG_TEXT_TYPES = ("varchar", "text", "bpchar")
+_PG_TEXT_TYPES = ("varchar", "text")
 _PG_JSON_TYPES = ("json", "jsonb")
-# How long widening waits for a table lock before it gives up (and changes nothing).
-WIDEN_LOCK_TIMEOUT = "30s"
+# How long widening waits for a table lock before it gives up (and changes nothing): short, because
+# every query on the table queues behind an ALTER that waits.
+WIDEN_LOCK_TIMEOUT = "5s"
 
 
 class ColumnInfo:
@@ -83,34 +84,73 @@ class ColumnInfo:
         self.is_json_type = is_json_type  # PostgreSQL json/jsonb: read as text, written back as JSON
 
 
-def _mask(text, secrets):
-    for secret in secrets:
+def _mask(text, secrets, mask="********"):
+    """``text`` with each secret replaced, the longest first (one may hold another)."""
+    for secret in sorted(secrets, key=len, reverse=True):
         if secret:
-            text = text.replace(secret, "********")
+            text = text.replace(secret, mask)
     return text
+
+
+def _greedy_userinfo(rest):
+    """The userinfo read up to the LAST '@': a password with an unencoded '@', '/', '?', '#' or ':'
+    is taken whole, never split into a host or a path."""
+    userinfo, at, location = rest.rpartition("@")
+    return (userinfo, location) if at else (None, rest)
+
+
+def _standard_userinfo(rest):
+    """The userinfo as URL parsers read it (the netloc up to its last '@'), if libpq reads the same
+    (it ends the userinfo at the first '@' before any '/'), and no '@' lies outside the values of
+    the query string; else None. Only then may an '@' follow the host: ``?password=s3cr@t``."""
+    netloc_end = min([rest.index(c) for c in "/?#" if c in rest] or [len(rest)])
+    userinfo, at, _host = rest[:netloc_end].rpartition("@")
+    standard = userinfo if at else None
+    libpq_end = min([rest.index(c) for c in "@/" if c in rest] or [len(rest)])
+    libpq = rest[:libpq_end] if rest[libpq_end:libpq_end + 1] == "@" else None
+    if standard != libpq:
+        return None
+    tail = rest[netloc_end:]
+    path, _question, query = tail.split("#", 1)[0].partition("?")
+    if "@" in path or "@" in tail.partition("#")[2]:
+        return None
+    if any("@" in parameter.partition("=")[0] for parameter in query.split("&")):
+        return None
+    return (standard, rest[len(standard) + 1:]) if at else (None, rest)
 
 
 def _split_userinfo(url):
     """(scheme, user, password or None, what follows the userinfo) of a DATABASE_URL, or None if
-    it is not a URL. The userinfo runs to the LAST '@', so a password with an unencoded '@', '/',
-    '?', '#' or ':' is taken whole, never split into a host or a path."""
+    it is not a URL. A URL every parser reads alike is split where they split it; any other is
+    read up to the last '@' (see _greedy_userinfo), which _refuse_unencoded then refuses."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         return None
-    userinfo, at, location = rest.rpartition("@")
-    if not at:
-        return scheme, None, None, rest
+    userinfo, location = _standard_userinfo(rest) or _greedy_userinfo(rest)
+    if userinfo is None:
+        return scheme, None, None, location
     user, colon, password = userinfo.partition(":")
     return scheme, user, password if colon else None, location
 
 
+# libpq's connection parameters that hold a secret (password, sslpassword, oauth_client_secret, ...);
+# any parameter so named is masked, whatever its spelling.
+_SECRET_PARAMETER_RE = re.compile(r"pass|secret|token|pwd", re.IGNORECASE)
+
+
 def _is_password_parameter(parameter):
-    return "password" in unquote(parameter.partition("=")[0]).lower()
+    return bool(_SECRET_PARAMETER_RE.search(unquote(parameter.partition("=")[0])))
+
+
+def _query_passwords(location):
+    query = location.split("#", 1)[0].partition("?")[2]
+    return [parameter.partition("=")[2] for parameter in query.split("&") if _is_password_parameter(parameter)]
 
 
 def describe_url(url):
     """A DATABASE_URL to show in results and messages: as written, with only the password (and
-    any password query parameter) replaced by ``***``, e.g. postgresql://webops:***@localhost:5432/webops_db."""
+    any secret query parameter: password, sslpassword, ...) replaced by ``***``, e.g.
+    postgresql://webops:***@localhost:5432/webops_db?sslpassword=***."""
     parts = _split_userinfo(url)
     if parts is None:
         return "(a DATABASE_URL that is not a URL)"
@@ -122,23 +162,36 @@ def describe_url(url):
         query = "?" + "&".join(parameter.partition("=")[0] + "=***" if _is_password_parameter(parameter) else parameter
                                for parameter in query.split("&"))
     shown_user = "" if user is None else user + (":***" if password is not None else "") + "@"
-    return "%s://%s%s%s" % (scheme, shown_user, path, query)
+    shown = "%s://%s%s%s" % (scheme, shown_user, path, query)
+    # Whatever another reading of the URL takes for a password goes too (a password with an
+    # unencoded '/' or '?' that a parser reads as a host and a path).
+    masked = set()
+    for candidate in [password] + _query_passwords(location):
+        masked.update((candidate, unquote(candidate or "")))
+    return _mask(shown, [candidate for candidate in url_passwords(url) if candidate not in masked], "***")
 
 
 def url_passwords(url):
     """Every form of the password(s) in a DATABASE_URL that must never be shown: as written and
-    percent-decoded, as read up to the last '@' and as a standard URL parser reads it."""
+    percent-decoded, in the userinfo as every reading takes it (up to the last '@', as a URL parser
+    and as libpq read it) and in secret query parameters."""
     found = []
     parts = _split_userinfo(url)
     if parts is None or parts[0].lower() == "sqlite":
         return found
-    candidates = [parts[2]]
+    rest = url.partition("://")[2]
+    candidates = [parts[2]] + _query_passwords(parts[3])
+    greedy, location = _greedy_userinfo(rest)
+    candidates.append(greedy.partition(":")[2] if greedy is not None else None)
+    candidates.extend(_query_passwords(location))
+    libpq_end = min([rest.index(c) for c in "@/" if c in rest] or [len(rest)])
+    if rest[libpq_end:libpq_end + 1] == "@":
+        candidates.append(rest[:libpq_end].partition(":")[2])
+    candidates.extend(_query_passwords(rest))
     try:
         candidates.append(urlsplit(url).password)
     except ValueError:  # an unbalanced '[': the robust reading above still holds the password
         pass
-    query = parts[3].split("#", 1)[0].partition("?")[2]
-    candidates.extend(parameter.partition("=")[2] for parameter in query.split("&") if _is_password_parameter(parameter))
     for candidate in candidates:
         for form in (candidate, unquote(candidate or "")):
             if form and form not in found:
@@ -148,10 +201,9 @@ def url_passwords(url):
 
 def _refuse_unencoded(url):
     """A password with an unencoded '/', '?' or '#' is read by URL parsers (the application's too)
-    as the end of the host, and libpq ends the password at its first '@': refuse them, naming
-    the fix, before anything connects."""
-    userinfo = url.partition("://")[2].rpartition("@")[0]
-    if any(character in userinfo for character in "/?#@"):
+    as the end of the host, and libpq ends the password at its first '@': refuse any URL they read
+    differently, naming the fix, before anything connects. An '@' in a query value is fine."""
+    if _standard_userinfo(url.partition("://")[2]) is None:
         raise DatabaseError("DATABASE_URL %s: the user name or password holds an unencoded '/', '?', '#' or '@' (or "
                             "an '@' follows them), which URL parsers read as the end of the password or the host; "
                             "percent-encode these characters (/ as %%2F, ? as %%3F, # as %%23, @ as %%40) and run again"
@@ -219,6 +271,17 @@ class Adapter:
         if spec.where:
             sql += " WHERE (%s)" % spec.where
         return self._fetch(sql)[0][0]
+
+    def stored_values(self, spec, info, pks):
+        """{pk: value} of the rows ``pks`` as they are now (to tell written rows from conflicts)."""
+        found = {}
+        value = quote_identifier(spec.column) + ("::text" if info.is_json_type else "")
+        for start in range(0, len(pks), 500):
+            chunk = list(pks[start:start + 500])
+            found.update(self._fetch("SELECT %s, %s FROM %s WHERE %s IN (%s)" % (
+                quote_identifier(spec.pk), value, quote_identifier(spec.table), quote_identifier(spec.pk),
+                ", ".join([self.placeholder] * len(chunk))), chunk))
+        return found
 
     def iter_batches(self, spec, info, batch_size):
         """Yield lists of (pk, value) in primary-key order: keyset pagination, never OFFSET,
@@ -474,12 +537,21 @@ class PostgresAdapter(Adapter):
             if name not in found:
                 raise DatabaseError("column %s.%s does not exist in %s" % (spec.table, name, self.description))
         typname, typmod = found[spec.column]
+        if typname == "bpchar":
+            # char(n) pads every value with spaces: the guard on the old value never matches the
+            # padded text, so no token would ever be written. Casting to varchar drops the padding.
+            declared, varchar = ("char(%d)" % (typmod - 4), "varchar(%d)" % (typmod - 4)) if typmod > 4 else ("bpchar", "text")
+            raise DatabaseError("column %s.%s is %s, which pads every value with spaces: tokens cannot be rewritten "
+                                "in place there. Nothing was written; change it to varchar first (this drops the "
+                                "padding), then run again: ALTER TABLE %s ALTER COLUMN %s TYPE %s;"
+                                % (spec.table, spec.column, declared, quote_identifier(spec.table),
+                                   quote_identifier(spec.column), varchar))
         if typname not in _PG_TEXT_TYPES + _PG_JSON_TYPES:
             raise DatabaseError("column %s.%s has type %s; tokens are stored in varchar, text, json or jsonb columns"
                                 % (spec.table, spec.column, typname))
         if spec.is_json != (typname in _PG_JSON_TYPES) and typname in _PG_JSON_TYPES:
             raise DatabaseError("column %s.%s is %s: give json_keys to say which keys hold tokens" % (spec.table, spec.column, typname))
-        max_length = typmod - 4 if typname in ("varchar", "bpchar") and typmod > 4 else None
+        max_length = typmod - 4 if typname == "varchar" and typmod > 4 else None
         if spec.is_json and max_length is not None:
             raise DatabaseError("column %s.%s is %s(%d): a JSON column with json_keys must be text, json or jsonb"
                                 % (spec.table, spec.column, typname, max_length))
@@ -524,28 +596,47 @@ class PostgresAdapter(Adapter):
             cur.close()
 
     def widen_columns(self, changes):
-        """ALTER each (spec, info, width) to a character type of that width, all in one transaction
-        that waits at most WIDEN_LOCK_TIMEOUT for the table locks (a running application may hold
-        them). Growing a varchar rewrites no row and keeps NOT NULL, defaults, unique constraints
-        and indexes."""
+        """Widen each (spec, info, width) to varchar(width), all in one transaction that first takes
+        each table's lock (waiting at most WIDEN_LOCK_TIMEOUT: a running application may hold it, and
+        every query on the table queues behind a waiting ALTER) and then re-reads the column's width:
+        a column a migration widened or made text since the scan read it is never narrowed. Growing
+        a varchar rewrites no row and keeps NOT NULL, defaults, unique constraints and indexes.
+        Returns [(spec, width before, width after)], width None for an unlimited column."""
+        done = []
         cur = self.conn.cursor()
         try:
             cur.execute("BEGIN")
             try:
                 cur.execute("SET LOCAL lock_timeout = '%s'" % WIDEN_LOCK_TIMEOUT)
-                for spec, info, width in changes:
-                    cur.execute("ALTER TABLE %s ALTER COLUMN %s TYPE %s(%d)" % (
-                        quote_identifier(spec.table), quote_identifier(spec.column),
-                        "char" if info.data_type == "bpchar" else "varchar", int(width)))
+                for spec, _info, width in changes:
+                    table, column = quote_identifier(spec.table), quote_identifier(spec.column)
+                    cur.execute("LOCK TABLE %s IN ACCESS EXCLUSIVE MODE" % table)
+                    cur.execute("SELECT t.typname, a.atttypmod FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                                "WHERE a.attrelid = to_regclass(%s) AND a.attname = %s AND NOT a.attisdropped",
+                                (table, spec.column))
+                    typname, typmod = cur.fetchone()
+                    current = typmod - 4 if typname == "varchar" and typmod > 4 else None
+                    if current is not None and current < int(width):
+                        cur.execute("ALTER TABLE %s ALTER COLUMN %s TYPE varchar(%d)" % (table, column, int(width)))
+                        done.append((spec, current, int(width)))
+                    else:
+                        done.append((spec, current, current))
             except BaseException:
                 if not getattr(self.conn, "closed", False):
                     cur.execute("ROLLBACK")
                 raise
             cur.execute("COMMIT")
         except Exception as exc:
+            if getattr(exc, "sqlstate", None) == "55P03" or getattr(exc, "pgcode", None) == "55P03":
+                raise DatabaseError("could not lock %s within %s to widen its token column: the application, a "
+                                    "migration or a backup holds the table. Nothing was changed; run again when it "
+                                    "is free (or widen the column by hand)"
+                                    % (", ".join(sorted(set(spec.table for spec, _info, _width in changes))),
+                                       WIDEN_LOCK_TIMEOUT))
             raise self._error(exc)
         finally:
             cur.close()
+        return done
 
     def update_batch(self, spec, info, rows, before_commit=None):
         """rows: [(pk, old, new)] in primary-key order. One set-based UPDATE in one transaction; a

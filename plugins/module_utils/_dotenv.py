@@ -162,14 +162,74 @@ def read_env_file(path, missing_ok=False):
     return DotEnv.from_bytes(data, path)
 
 
+def _symlinks_met(path):
+    """(the real path, [(link, its owner uid)] of every symlink met resolving ``path``, directories too)."""
+    links = []
+    parts = os.path.abspath(path).split(os.sep)[1:]
+    current = os.sep
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            current = os.path.dirname(current)
+            continue
+        candidate = os.path.join(current, part)
+        try:
+            info = os.lstat(candidate)
+        except OSError:
+            current = os.path.join(candidate, *parts) if parts else candidate
+            break
+        if not stat.S_ISLNK(info.st_mode):
+            current = candidate
+            continue
+        hops += 1
+        if hops > 40:
+            raise DotEnvError("%s: too many levels of symbolic links" % path)
+        links.append((candidate, info.st_uid))
+        link = os.readlink(candidate)
+        if os.path.isabs(link):
+            current = os.sep
+        parts = link.split(os.sep) + parts
+    return os.path.normpath(current), links
+
+
+def check_symlinks(path, trusted_uid=None):
+    """Refuse (DotEnvError) to write through a symlink that someone else could have planted.
+
+    A symlink owned by root or by the user running the write is trusted. Any other one (say the
+    application's account owns the .env's directory and points .env at /etc/shadow) is followed
+    only when the file it leads to (its directory, for a file not created yet) belongs to that
+    link's owner or to ``trusted_uid`` (webops_owner). Returns the real path."""
+    target, links = _symlinks_met(path)
+    trusted = (0, os.geteuid())
+    untrusted = [(link, uid) for link, uid in links if uid not in trusted]
+    if not untrusted:
+        return target
+    try:
+        found = target if os.path.lexists(target) else os.path.dirname(target)
+        owner = os.stat(found).st_uid
+    except OSError:
+        return target  # nothing there to harm: the write fails on its own
+    for link, uid in untrusted:
+        if owner not in (uid, trusted_uid):
+            raise DotEnvError("%s is reached through the symlink %s, owned by uid %d, but leads to %s, owned by uid %d: "
+                              "a link someone else owns must lead to a file of that owner or of webops_owner. Nothing "
+                              "was written; check the link, then make root own it (chown -h root %s) or point it at "
+                              "the real file" % (path, link, uid, found, owner, link))
+    return target
+
+
 def write_atomic(path, text, mode=0o600, owner_uid=None, owner_gid=None):
     """Atomically replace the file behind ``path`` with ``text``.
 
     The temp file is created with ``mode`` already applied (never wider), so no
     reader ever sees a key in a world-readable file, whatever the umask. An existing
-    file's owner and group are kept unless others are given.
+    file's owner and group are kept unless others are given. A symlink is followed only
+    as check_symlinks() allows (``owner_uid``, webops_owner, is the trusted owner).
     """
-    target = resolve(path)
+    target = check_symlinks(path, owner_uid)
     directory = os.path.dirname(target) or "."
     try:
         current = os.stat(target)

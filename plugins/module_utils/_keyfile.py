@@ -25,6 +25,7 @@ import time
 from ansible_collections.webops.encryption.plugins.module_utils._dotenv import (
     DotEnv,
     DotEnvError,
+    check_symlinks,
     read_env_file,
     resolve,
     write_atomic,
@@ -57,6 +58,7 @@ class EnvFile:
         if not self.existed and not self.create:
             self.module.fail_json(msg="%s does not exist; create it first or set create=true" % self.path)
         try:
+            check_symlinks(self.path, self.uid)
             self.env = read_env_file(self.path, missing_ok=self.create)
         except DotEnvError as exc:
             self.module.fail_json(msg=str(exc))
@@ -94,6 +96,8 @@ class EnvFile:
                              owner_uid=self.uid, owner_gid=self.gid)
             except (IOError, OSError) as exc:
                 module.fail_json(msg="cannot write %s: %s" % (self.path, exc.strerror or exc), backup_file=backup_file)
+            except DotEnvError as exc:
+                module.fail_json(msg=str(exc), backup_file=backup_file)
         attribute_diff = {}
         if os.path.exists(self.target):
             file_args = module.load_file_common_arguments(module.params, path=self.target)

@@ -44,6 +44,8 @@ class Progress:
 
     def __init__(self, path=None, clock=time.time):
         self.path = path
+        # Whether this run created ``path``: only then is it rewritten and, at the end, removed.
+        self.created = False
         self.clock = clock
         self.last = clock()
         self.elapsed = {}
@@ -75,7 +77,18 @@ class Progress:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
             with os.fdopen(fd, "w") as handle:
                 json.dump(status, handle)
-            os.rename(tmp, self.path)
+            if self.created:
+                os.rename(tmp, self.path)
+            else:
+                # link() never replaces: a file someone put there since the module started stays.
+                try:
+                    os.link(tmp, self.path)
+                except OSError:
+                    self.path = None
+                    raise
+                finally:
+                    os.remove(tmp)
+                self.created = True
         except (IOError, OSError):
             # Progress is a courtesy: it never fails the database work.
             pass
@@ -90,8 +103,17 @@ class Progress:
 
     def close(self):
         if self.path:
-            for path in (self.path, "%s.%d.tmp" % (self.path, os.getpid())):
+            for path in [self.path] * self.created + ["%s.%d.tmp" % (self.path, os.getpid())]:
                 try:
                     os.remove(path)
                 except OSError:
                     pass
+
+
+def refuse_existing(path):
+    """The message that refuses a ``progress_file`` that exists (a user's file is never overwritten
+    or removed), or None."""
+    if path and os.path.lexists(path):
+        return ("progress_file %s already exists; give a path that does not exist (the module creates that file, "
+                "writes its counts there and removes it at the end)" % path)
+    return None

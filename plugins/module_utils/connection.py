@@ -16,7 +16,7 @@ from ansible_collections.webops.encryption.plugins.module_utils import _db as db
 from ansible_collections.webops.encryption.plugins.module_utils import engine
 from ansible_collections.webops.encryption.plugins.module_utils import fernet as fernet_utils
 from ansible_collections.webops.encryption.plugins.module_utils._dotenv import DotEnvError, read_env_file
-from ansible_collections.webops.encryption.plugins.module_utils._progress import Progress
+from ansible_collections.webops.encryption.plugins.module_utils._progress import Progress, refuse_existing
 
 CURRENT_KEY_NAME = "ENCRYPTION_KEY"
 OLD_KEY_NAME = "OLD_ENCRYPTION_KEY"
@@ -58,6 +58,9 @@ class DatabaseTask:
             except DotEnvError as exc:
                 module.fail_json(msg=str(exc))
         # Per-column timings for the results, and the status file the action plugin reads.
+        refused = refuse_existing(params.get("progress_file"))
+        if refused:
+            module.fail_json(msg=refused)
         self.progress = Progress(params.get("progress_file"))
         self.url = params["database_url"] or self.env_value("DATABASE_URL")
         if not self.url:

@@ -19,6 +19,7 @@ __metaclass__ = type
 import base64
 import binascii
 import hashlib
+import hmac
 import secrets
 import time
 
@@ -82,15 +83,27 @@ def check(secret_key, name=SECRET_KEY_NAME):
     return secret_key
 
 
-def info(secret_key, name=SECRET_KEY_NAME):
-    """A dict describing a SECRET_KEY, safe to return from a module."""
-    configured = bool(secret_key and str(secret_key).strip())
+def match_id(secret_key, salt):
+    """``hmac:`` + 16 hex digits of HMAC-SHA256(salt, key): tells two SECRET_KEYs apart, weak ones too,
+    and cannot be reversed by trying candidate keys without ``salt`` (a secret of one run)."""
+    return "hmac:" + hmac.new(salt.encode("utf-8"), secret_key.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+
+
+def info(secret_key, name=SECRET_KEY_NAME, salt=None):
+    """A dict describing a SECRET_KEY, safe to return from a module. Only a valid key has a
+    fingerprint: an unsalted hash of a weak key (a word and a year) is reversed by trying
+    candidates. With ``salt``, ``match_id`` compares any configured key (see match_id)."""
+    configured = bool(secret_key) and (not isinstance(secret_key, str) or bool(secret_key.strip()))
+    result = {"configured": configured, "valid": True, "error": None, "fingerprint": None}
     try:
         check(secret_key, name)
     except InvalidSecretKey as exc:
-        return {"configured": configured, "valid": False, "error": str(exc),
-                "fingerprint": fingerprint(secret_key) if configured else None}
-    return {"configured": True, "valid": True, "error": None, "fingerprint": fingerprint(secret_key)}
+        result.update(valid=False, error=str(exc))
+    else:
+        result["fingerprint"] = fingerprint(secret_key)
+    if salt is not None:
+        result["match_id"] = match_id(secret_key, salt) if configured and isinstance(secret_key, str) else None
+    return result
 
 
 def generate(length=GENERATED_LENGTH):
@@ -245,7 +258,8 @@ def _rewrite(db, spec, info_, keyring, new_key, batch_size, new_name):
             updates.append((pk, value, stored))
         if updates:
             count = db.update_batch(spec, info_, updates)
-            rotated += len(updates)
+            # Only what was written is rotated: the guard left the other rows as they were.
+            rotated += count
             written += count
             conflicts += len(updates) - count
     return rotated, written, conflicts

@@ -15,17 +15,20 @@ version_added: 0.2.0
 description:
   - Reads C(SECRET_KEY) from a C(.env) file (or takes it inline) and reports whether it is configured, whether it passes
     the application's check (at least 50 characters, not default-looking, nothing a C(.env) or systemd's
-    C(EnvironmentFile=) would change), and its fingerprint. The key is never returned.
+    C(EnvironmentFile=) would change), and, for a valid key, its fingerprint. The key is never returned.
   - The fingerprint is C(sha256:) and the first 16 hex digits of the SHA-256 of the key's text, the same as
     P(webops.encryption.secret_key_fingerprint#filter) returns for a vaulted key, so a playbook can compare the two.
+  - A key that fails the check has no fingerprint, because an unsalted hash of a weak key is reversed by trying candidates.
+    To compare such keys, give O(salt) and compare RV(match_id).
   - Never changes anything.
 author:
   - webops.encryption contributors (@webops)
 options:
   key:
     description:
-      - The key to check. Mutually exclusive with O(path).
-    type: str
+      - The key to check, as text. Mutually exclusive with O(path).
+      - Any other type is refused with a message that does not show it.
+    type: raw
   path:
     description:
       - A C(.env) file to read the key from (symlinks are followed). Mutually exclusive with O(key).
@@ -42,6 +45,12 @@ options:
         the problem and the task succeeds (an old, weak key can still be fingerprinted and replaced).
     type: bool
     default: false
+  salt:
+    description:
+      - A random secret of this run (never stored). With it, RV(match_id) is returned for any configured key, valid
+        or not, so the hosts' keys can be compared with each other and with
+        P(webops.encryption.secret_key_fingerprint#filter)C((salt=...)) of a vaulted one.
+    type: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -77,7 +86,8 @@ valid:
   returned: success
   type: bool
 fingerprint:
-  description: C(sha256:) and 16 hex digits of the SHA-256 of the key's text; V(null) when not configured.
+  description: C(sha256:) and 16 hex digits of the SHA-256 of the key's text; V(null) when the key is not configured
+    or not valid.
   returned: success
   type: str
   sample: sha256:5f2b9c0e1d7a4b3c
@@ -85,6 +95,12 @@ error:
   description: Why the key is not acceptable; V(null) when it is.
   returned: success
   type: str
+match_id:
+  description: C(hmac:) and 16 hex digits of the HMAC-SHA256 of the key's text under O(salt), for any configured key;
+    V(null) when not configured. Comparable only with values made with the same O(salt).
+  returned: when O(salt) is given
+  type: str
+  sample: hmac:9a0c4e7d21b3f580
 name:
   description: The variable name checked (O(name)).
   returned: success
@@ -110,10 +126,11 @@ from ansible_collections.webops.encryption.plugins.module_utils.secret_key impor
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            key=dict(type="str", no_log=True),
+            key=dict(type="raw", no_log=True),
             path=dict(type="path"),
             name=dict(type="str", default="SECRET_KEY"),
             fail_on_invalid=dict(type="bool", default=False),
+            salt=dict(type="str", no_log=True),
         ),
         mutually_exclusive=[("key", "path")],
         required_one_of=[("key", "path")],
@@ -122,6 +139,10 @@ def main():
     name = module.params["name"]
     result = dict(changed=False, name=name, path=None, exists=None)
     value = module.params["key"]
+    if value is not None and not isinstance(value, str):
+        # Never echo it: a key of the wrong type is still a key.
+        module.fail_json(msg="key must be the SECRET_KEY as text, got a %s; quote it in YAML" % type(value).__name__,
+                         **result)
     if module.params["path"] is not None:
         path = module.params["path"]
         result["path"] = resolve(path)
@@ -134,7 +155,7 @@ def main():
                 module.fail_json(msg=str(exc), **result)
         if value:
             module.no_log_values.add(value)
-    result.update(info(value, name))
+    result.update(info(value, name, module.params["salt"]))
     if module.params["fail_on_invalid"] and not result["valid"]:
         module.fail_json(msg="%s. Generate one with the webops.encryption.secret_key_generate lookup." % result["error"],
                          **result)

@@ -85,6 +85,13 @@ class Job:
             writes = [(index, splice(values[index], changed[index])) for index in sorted(changed)]
         return writes, counts, sorted(unknown), 0
 
+    def written_categories(self, stored, json_search=None):
+        """The category of each value of one stored value (a JSON document: each member ``json_search``
+        matches) that this job rewrites, e.g. ["rotated"]: what a row not written must not count."""
+        slots = _json_slots([stored], json_search) if json_search is not None else [(0, stored)]
+        return [category for category, source, _data in (self._classify(value) for _slot, value in slots)
+                if source is not None]
+
     def _classify(self, value):
         """(category, source, data) for one stored value: source is a codec whose token ``data``
         (bytes) is to be decrypted and re-encrypted, _SEAL for plaintext ``data`` to encrypt, or None."""

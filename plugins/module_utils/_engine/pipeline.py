@@ -166,7 +166,7 @@ def run(db, specs, scan_job, write_job, batch_size, workers, check_mode, progres
 def write_pass(db, prepared, runner, batch_size, progress=None, totals=None):
     """Stream every column through the write job; each batch is one transaction, committed in
     order by the committer while the next batches are read and crunched."""
-    columns = [ColumnWriter(spec, info, runner.jobs["write"].categories, progress) for spec, info in prepared]
+    columns = [ColumnWriter(spec, info, runner.jobs["write"], progress) for spec, info in prepared]
     for column, total in zip(columns, totals or ()):
         column.total = total
     with Committer(db) as committer:
@@ -232,12 +232,15 @@ class Committer:
 class ColumnWriter:
     """Writes the outcome of one batch of one column and keeps the column's counts."""
 
-    def __init__(self, spec, info, categories, progress):
-        self.spec, self.info, self.categories, self.progress = spec, info, categories, progress
+    def __init__(self, spec, info, job, progress):
+        self.spec, self.info, self.job, self.progress = spec, info, job, progress
+        self.categories = job.categories
         self.total = None
-        self.counts = dict.fromkeys(categories, 0)
+        self.counts = dict.fromkeys(self.categories, 0)
         self.counts.update(rows=0, rows_written=0, conflicts=0)
         self.unknown_ids = []
+        # Values of rows the guard left alone: in the total, in no category that says "written".
+        self.unwritten = 0
 
     def write(self, db, pks, values, outcome):
         writes, part_counts, unknown, _extra = outcome
@@ -253,10 +256,23 @@ class ColumnWriter:
             counts["rows_written"] += written
             # The guard left alone rows that changed since they were read; the next run takes them.
             counts["conflicts"] += len(rows) - written
+            if written < len(rows):
+                self._uncount(db, rows)
         if self.progress is not None:
             self.progress(self.spec.table, self.spec.column, counts["rows"], self.total)
 
+    def _uncount(self, db, rows):
+        """Take the values of the rows not written out of the categories that say they were (rotated,
+        encrypted): a row holding its new value now was written, any other was not."""
+        now = db.stored_values(self.spec, self.info, [pk for pk, _old, _new in rows])
+        for pk, old, new in rows:
+            if now.get(pk) == new:
+                continue
+            for category in self.job.written_categories(old, self.spec.json_re.search if self.spec.is_json else None):
+                self.counts[category] -= 1
+                self.unwritten += 1
+
     def result(self):
-        self.counts["total"] = sum(self.counts[c] for c in self.categories)
+        self.counts["total"] = sum(self.counts[c] for c in self.categories) + self.unwritten
         self.counts["unknown_ids"] = self.unknown_ids
         return self.counts

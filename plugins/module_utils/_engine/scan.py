@@ -114,16 +114,20 @@ def width_problems(tallies):
 
 def widen_columns(db, tallies, check_mode=False):
     """Widen every column the scan found too narrow for the tokens it will receive (PostgreSQL
-    varchar/char; SQLite never has one), all in one transaction, before any token is written.
-    Type, NOT NULL, defaults, unique constraints and indexes stay. Returns [{table, column, from, to}]
-    (in check mode, what would be widened; nothing is changed)."""
+    varchar; SQLite never has one), all in one transaction, before any token is written. The
+    adapter re-reads each width under the table's lock and never narrows a column. Type, NOT NULL,
+    defaults, unique constraints and indexes stay. Returns [{table, column, from, to}] of the
+    columns widened (in check mode, what would be widened; nothing is changed)."""
     changes = [(tally.spec, tally.info, width) for tally, width in too_narrow(tallies)]
-    widened = [{"table": spec.table, "column": spec.column, "from": info.max_length, "to": width}
-               for spec, info, width in changes]
-    if changes and not check_mode:
-        db.widen_columns(changes)
-        for _spec, info, width in changes:
-            info.max_length = width
+    if check_mode or not changes:
+        return [{"table": spec.table, "column": spec.column, "from": info.max_length, "to": width}
+                for spec, info, width in changes]
+    infos = dict((id(spec), info) for spec, info, _width in changes)
+    widened = []
+    for spec, before, after in db.widen_columns(changes):
+        infos[id(spec)].max_length = after
+        if before != after:
+            widened.append({"table": spec.table, "column": spec.column, "from": before, "to": after})
     return widened
 
 

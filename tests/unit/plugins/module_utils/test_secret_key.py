@@ -55,10 +55,13 @@ def test_check_refuses_what_the_app_or_a_dotenv_would_and_never_shows_the_key(ba
         assert bad.strip() not in str(caught.value)
 
 
-def test_info_describes_an_old_weak_key_without_refusing_to_fingerprint_it():
+def test_info_describes_an_old_weak_key_without_a_fingerprint_to_reverse():
     described = secret_key.info("django-insecure-kept as is")
     assert described["configured"] and not described["valid"]
-    assert described["fingerprint"] == secret_key.fingerprint("django-insecure-kept as is")
+    assert described["fingerprint"] is None
+    # Under a secret of the run, weak keys still compare.
+    salted = secret_key.info("django-insecure-kept as is", salt="run secret")["match_id"]
+    assert salted == secret_key.match_id("django-insecure-kept as is", "run secret") and salted.startswith("hmac:")
     assert secret_key.info("")["configured"] is False
     assert secret_key.info(GOOD) == {"configured": True, "valid": True, "error": None,
                                      "fingerprint": secret_key.fingerprint(GOOD)}
