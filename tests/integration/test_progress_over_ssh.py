@@ -33,7 +33,8 @@ from support.paths import REPO
 pytestmark = [pytest.mark.root, pytest.mark.playbook, pytest.mark.slow]
 
 SSHD = "/usr/sbin/sshd"
-USER = "webops-ssh-test"
+# One account per test process: the ansible-core matrix runs this suite in several processes at once.
+USER = "webops-ssh-%d" % os.getpid()
 ROWS = 400
 
 
@@ -80,7 +81,7 @@ def ssh_host():
     daemon = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT)
     try:
         # Wait until it listens (its readiness, not the verdict of any test).
-        deadline = time.time() + 20
+        deadline = time.time() + 60
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
