@@ -17,9 +17,13 @@ from ansible_collections.webops.encryption.plugins.filter.secret_key import Filt
 from ansible_collections.webops.encryption.plugins.module_utils import secret_key
 
 FILTERS = FilterModule().filters()
-CUSTODY, KEY_OF, LABELS = FILTERS["secret_key_custody"], FILTERS["secret_key_custody_key"], FILTERS["secret_key_labels"]
-GOOD, OTHER = secret_key.generate(), secret_key.generate()
-WEAK, WEAKER = "mycompanysecret2024", "django-insecure-kept as is"
+CUSTODY = FILTERS["secret_key_custody"]
+KEY_OF = FILTERS["secret_key_custody_key"]
+LABELS = FILTERS["secret_key_labels"]
+GOOD = secret_key.generate()
+OTHER = secret_key.generate()
+WEAK = "mycompanysecret2024"
+WEAKER = "django-insecure-kept as is"
 
 
 def fp(value):
