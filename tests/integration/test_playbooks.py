@@ -19,7 +19,7 @@ from cryptography.fernet import Fernet
 from support import webops_db
 from support.keys import fingerprint
 from support.leaks import assert_no_secret
-from support.playbook_site import ENV, Environment, OTHER_SETTINGS, ROTATION_STEP_END, step_of
+from support.playbook_site import ENV, HOSTS_SECRET_KEY, Environment, OTHER_SETTINGS, ROTATION_STEP_END, step_of
 
 
 def recap_changed(output, host):
@@ -272,7 +272,8 @@ def test_every_key_operation_is_audited_and_a_restored_backup_moves_forward(tmp_
     database = sqlite_url[len("sqlite:///"):]
     os.remove(database)
     webops_db.create_schema(sqlite_url)
-    webops_db.seed(sqlite_url, first, users=12, legacy_plaintext=2)
+    # Its configuration values are under the hosts' SECRET_KEY, as the application wrote them.
+    webops_db.seed(sqlite_url, first, users=12, legacy_plaintext=2, secret_key=HOSTS_SECRET_KEY)
     site.digest = webops_db.digest(sqlite_url, [first], include_unknown=False)
     plaintexts = set(webops_db.open_value(value, [Fernet(first.encode())])[1]
                      for _table, _column, _pk, _name, value in webops_db.iter_values(sqlite_url))
