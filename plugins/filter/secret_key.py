@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Controller-side SECRET_KEY filter: its fingerprint, never the key itself.
+"""Controller-side SECRET_KEY filters: its fingerprint, never the key itself, and the custody of an
+environment's SECRET_KEY across its hosts and its vault.
 
-Documentation lives in the sidecar file secret_key_fingerprint.yml.
+Documentation lives in the sidecar files secret_key_fingerprint.yml and secret_key_custody.yml.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -12,6 +13,8 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.webops.encryption.plugins.module_utils import _secret_key_custody as custody
+from ansible_collections.webops.encryption.plugins.module_utils._dotenv import DotEnvError
 from ansible_collections.webops.encryption.plugins.module_utils.secret_key import fingerprint, match_id
 
 
@@ -27,6 +30,41 @@ def secret_key_fingerprint(secret_key, salt=None):
     return fingerprint(secret_key)
 
 
+def _env_texts(env_texts, filter_name):
+    if not isinstance(env_texts, dict):
+        raise AnsibleFilterError("%s expects a dict of host and .env text, got a %s" % (filter_name, type(env_texts).__name__))
+    return env_texts
+
+
+def secret_key_custody(env_texts, vault_key="", next_key="", environment=""):
+    """Whether the hosts share one SECRET_KEY that the vault holds (or lacks), each named safely; no key."""
+    try:
+        return custody.assess(_env_texts(env_texts, "secret_key_custody"), vault_key, next_key, environment)
+    except DotEnvError as exc:
+        # The message names a line and a variable, never a value.
+        raise AnsibleFilterError("secret_key_custody: %s" % exc)
+
+
+def secret_key_custody_key(env_texts, vault_key=""):
+    """The SECRET_KEY every host holds (and the vault, when it has one), or ''. Keep the result no_log."""
+    try:
+        return custody.agreed_key(_env_texts(env_texts, "secret_key_custody_key"), vault_key)
+    except DotEnvError as exc:
+        raise AnsibleFilterError("secret_key_custody_key: %s" % exc)
+
+
+def secret_key_labels(named_keys):
+    """{name: fingerprint} of named SECRET_KEYs; a weak one is named without a fingerprint."""
+    if not isinstance(named_keys, dict):
+        raise AnsibleFilterError("secret_key_labels expects a dict of name and SECRET_KEY, got a %s" % type(named_keys).__name__)
+    return custody.labels(named_keys)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"secret_key_fingerprint": secret_key_fingerprint}
+        return {
+            "secret_key_fingerprint": secret_key_fingerprint,
+            "secret_key_custody": secret_key_custody,
+            "secret_key_custody_key": secret_key_custody_key,
+            "secret_key_labels": secret_key_labels,
+        }

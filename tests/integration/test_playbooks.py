@@ -19,7 +19,7 @@ from cryptography.fernet import Fernet
 from support import webops_db
 from support.keys import fingerprint
 from support.leaks import assert_no_secret
-from support.playbook_site import ENV, Environment, OTHER_SETTINGS, ROTATION_STEP_END, step_of
+from support.playbook_site import ENV, HOSTS_SECRET_KEY, Environment, OTHER_SETTINGS, ROTATION_STEP_END, step_of
 
 
 def recap_changed(output, host):
@@ -272,7 +272,8 @@ def test_every_key_operation_is_audited_and_a_restored_backup_moves_forward(tmp_
     database = sqlite_url[len("sqlite:///"):]
     os.remove(database)
     webops_db.create_schema(sqlite_url)
-    webops_db.seed(sqlite_url, first, users=12, legacy_plaintext=2)
+    # Its configuration values are under the hosts' SECRET_KEY, as the application wrote them.
+    webops_db.seed(sqlite_url, first, users=12, legacy_plaintext=2, secret_key=HOSTS_SECRET_KEY)
     site.digest = webops_db.digest(sqlite_url, [first], include_unknown=False)
     plaintexts = set(webops_db.open_value(value, [Fernet(first.encode())])[1]
                      for _table, _column, _pk, _name, value in webops_db.iter_values(sqlite_url))
@@ -307,7 +308,8 @@ def test_every_key_operation_is_audited_and_a_restored_backup_moves_forward(tmp_
     result = site.run("setup_encryption.yml")
     assert result.returncode == 0 and recap_changed(result.stdout, host) == 0, result.stdout[-4000:]
 
-    expected = ["generate", "escrow", "set", "encrypt", "escrow", "rotate", "verify", "verify", "escrow", "rotate"]
+    # Setup escrows the hosts' SECRET_KEY too, once.
+    expected = ["generate", "escrow", "escrow_secret_key", "set", "encrypt", "escrow", "rotate", "verify", "verify", "escrow", "rotate"]
     for which, path in (("host", site.host_log), ("controller", site.controller_log)):
         lines = site.log_lines(which)
         assert [line["operation"] for line in lines] == expected, (which, lines)
@@ -318,14 +320,16 @@ def test_every_key_operation_is_audited_and_a_restored_backup_moves_forward(tmp_
         assert outcomes["verify"] == ["success", "failure"], which
         assert set(outcomes["rotate"]) == {"success"}, which
         assert lines[0]["fingerprints"] == {"new": fingerprint(first)}
-        assert lines[2]["fingerprints"] == {"current": fingerprint(first)}
-        encrypted = lines[3]["counts"]
+        # The hosts' SECRET_KEY is weak: named without a fingerprint.
+        assert lines[2]["fingerprints"]["current"].startswith("a weak SECRET_KEY")
+        assert lines[3]["fingerprints"] == {"current": fingerprint(first)}
+        encrypted = lines[4]["counts"]
         assert encrypted["core_two_factor_auth.secret"] == {"newly_encrypted": 2, "total": 12}, encrypted
         assert encrypted["core_webhook.secret"] == {"newly_encrypted": 2, "total": 12}, encrypted
         rotations = [line["fingerprints"] for line in lines if line["operation"] == "rotate"]
         assert rotations == [{"old": fingerprint(first), "new": fingerprint(second)},
                              {"old": fingerprint(second), "new": fingerprint(third)}]
-        assert lines[7]["counts"]["core_webhook.secret"]["retired %s" % fingerprint(first)] == 12
+        assert lines[8]["counts"]["core_webhook.secret"]["retired %s" % fingerprint(first)] == 12
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
         with open(path) as handle:
             text = handle.read()
