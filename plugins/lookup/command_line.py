@@ -35,7 +35,7 @@ options:
   add_vars:
     description:
       - Variables to add at the end as C(-e name=value), for a message that recommends them (for example
-        V({"webops_widen_columns": true})). Only variables known to hold no secret are accepted.
+        C(webops_widen_columns) set to V(true)). Only variables known to hold no secret are accepted.
     type: dict
     default: {}
 """
