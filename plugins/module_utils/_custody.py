@@ -105,8 +105,6 @@ def native(value):
     return str(value)
 
 
-
-
 def read_bytes(path):
     """The bytes of the file at ``path``, or None when it does not exist."""
     try:
