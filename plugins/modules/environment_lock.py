@@ -42,10 +42,17 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Takes nothing; warns when a run holds the lock.
   diff_mode:
     support: none
+    description: No diff.
+  action:
+    support: full
+    description: Runs on the controller.
   platform:
     platforms: posix
+    support: full
+    description: Controller only.
 """
 
 EXAMPLES = r"""
