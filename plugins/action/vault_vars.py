@@ -25,11 +25,13 @@ from ansible_collections.webops.encryption.plugins.module_utils._custody import 
     Custody,
     VaultVarsError,
     check_vars,
+    file_state,
     native,
     read_bytes,
     real_path,
     summary,
     utc_now,
+    VaultFileLock,
     write_text,
 )
 
@@ -103,9 +105,17 @@ class ActionModule(ActionBase):
     def _run(self, args):
         path = real_path(os.path.expanduser(args["path"]))
         editing = bool(args["set"] or args["remove"] or args["promote"])
+        if editing and not self._task.check_mode:
+            # Read, edit and write under one lock: a second escrow waits, then sees the first one's write.
+            with VaultFileLock(path):
+                return self._edit(args, path, editing)
+        return self._edit(args, path, editing)
+
+    def _edit(self, args, path, editing):
         try:
             secrets = self._secrets()
             vault = VaultLib(secrets)
+            read_as = file_state(path)
             data, vault_id, secret = self._read(path, vault)
         except VaultVarsError as exc:
             if editing or args["unreadable"] != "report":
@@ -135,7 +145,13 @@ class ActionModule(ActionBase):
                 vault_id, secret = self._encrypt_secret(secrets, args["vault_id"])
             plain = yaml.safe_dump(after, default_flow_style=False, sort_keys=False, allow_unicode=True)
             label = vault_id if vault_id and vault_id != "default" else None
-            write_text(path, to_text(vault.encrypt(plain, secret, vault_id=label)))
+            ciphertext = to_text(vault.encrypt(plain, secret, vault_id=label))
+            # A writer that takes no lock (ansible-vault edit) may have changed the file since it was read.
+            if file_state(path) != read_as:
+                raise VaultVarsError(
+                    "%s changed while this task was editing it (another writer, such as ansible-vault edit); nothing "
+                    "was written: run the same command again, which reads the file as it is now" % path)
+            write_text(path, ciphertext)
             written, dummy, dummy = self._read(path, vault)
             if written != after:
                 raise VaultVarsError("%s did not read back as written; check the disk and re-run" % path)
@@ -154,7 +170,7 @@ class ActionModule(ActionBase):
             verified=bool(editing and changed and not self._task.check_mode),
         )
         if self._task.diff and changed:
-            result["diff"] = dict(before=summary(before), after=summary(after),
+            result["diff"] = dict(before=summary(before, after), after=summary(after, before),
                                   before_header=path, after_header=path)
         return result
 

@@ -16,9 +16,14 @@ description:
     were named (a path or a collection name), inventory sources, vault options, extra vars, C(--limit), tags, check
     and diff mode, and the connection and privilege options - so a failure message can print the command that
     resumes the job.
-  - Returns an empty string when the command cannot be known for sure (not run by C(ansible-playbook)) or when an
-    extra var looks like it holds a secret (a name ending in C(key), C(password), C(secret), C(token) or C(url)); the
-    caller then says "run the same command again" instead of printing a wrong or leaking command.
+  - Shows only options the operator typed - an option whose value is the configured default (C(--become-method sudo))
+    is left out, as it changes nothing.
+  - Shows an extra var (C(-e)) only when it is a file reference (C(@file)) or sets nothing but the variables known to
+    hold no secret (C(env), C(reason), C(rotate_secret_key), C(webops_widen_columns), C(confirm_data_loss) and a few
+    more switches). Any other extra var may hold a secret - a password, a key, a URL with credentials - whatever
+    its name, so the command is not printed at all - an empty string is returned and the caller says "run the same
+    command again with the same extra variables".
+  - Returns an empty string too when the command cannot be known for sure (not run by C(ansible-playbook)).
   - Takes no terms.
 options:
   playbook:
@@ -27,6 +32,12 @@ options:
         that ran, in the same form the operator used - a path keeps its directory, a collection name its namespace -
         for a message that names the command finishing one part of the job.
     type: str
+  add_vars:
+    description:
+      - Variables to add at the end as C(-e name=value), for a message that recommends them (for example
+        C(webops_widen_columns) set to V(true)). Only variables known to hold no secret are accepted.
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -47,32 +58,68 @@ _raw:
 """
 
 import os
-import re
 import shlex
 
+import yaml
+
+from ansible import constants as C
 from ansible import context
 from ansible.errors import AnsibleLookupError
+from ansible.parsing.splitter import parse_kv
 from ansible.plugins.lookup import LookupBase
 
-# Extra vars named like this may carry a secret: a command line holding one is never printed.
-_SECRET_NAME = re.compile(r"(?i)(^|_)(key|keys|password|passwd|passphrase|secret|token|url)$")
-_VAR_NAME = re.compile(r"""["']?([A-Za-z_][A-Za-z0-9_]*)["']?\s*[:=]""")
+# Extra vars shown in the command: none of them ever holds a secret. Any other -e hides the command.
+SAFE_VARIABLES = frozenset((
+    "env", "reason", "rotate_secret_key", "confirm_data_loss", "fail_on_overdue",
+    "webops_widen_columns", "webops_keep_env_backups", "webops_rotation_strategy", "webops_manage_services",
+    "webops_encrypt_existing", "webops_rotation_encrypt_plaintext", "webops_verify_custody",
+    "webops_custody_unreadable_vault", "webops_progress_interval", "webops_audit_controller_log", "webops_audit_host_log",
+))
 
 # (CLIARGS name, flag): options repeated once per value, in the order given.
-_REPEATED = (("inventory", "-i"), ("vault_ids", "--vault-id"), ("vault_password_files", "--vault-password-file"),
-             ("extra_vars", "-e"))
+_REPEATED = (("inventory", "-i"), ("vault_ids", "--vault-id"), ("vault_password_files", "--vault-password-file"))
 # (CLIARGS name, flag): switches.
 _SWITCHES = (("ask_vault_pass", "--ask-vault-pass"), ("check", "--check"), ("diff", "--diff"), ("become", "--become"),
-             ("ask_become_pass", "--ask-become-pass"), ("ask_pass", "--ask-pass"))
+             ("become_ask_pass", "--ask-become-pass"), ("ask_pass", "--ask-pass"))
 # (CLIARGS name, flag): options with one value.
 _VALUED = (("subset", "--limit"), ("remote_user", "--user"), ("private_key_file", "--private-key"),
            ("become_user", "--become-user"), ("become_method", "--become-method"))
 
 
-def _may_hold_secret(extra_var):
-    if extra_var.startswith("@"):
-        return False  # a file name
-    return any(_SECRET_NAME.search(name) for name in _VAR_NAME.findall(extra_var))
+def _safe_scalar(value):
+    return value is None or isinstance(value, (bool, int, float)) or (isinstance(value, str) and "\n" not in value)
+
+
+def shown_extra_var(extra_var):
+    """``extra_var`` as given when it is a file reference or sets only SAFE_VARIABLES to plain values, else None."""
+    text = extra_var.strip()
+    if text.startswith("@"):
+        return extra_var  # a file name
+    if not text:
+        return None
+    if text[0] in "{[":
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError:
+            return None
+    else:
+        try:
+            data = parse_kv(text)
+        except Exception:  # pylint: disable=broad-except
+            return None
+    if not isinstance(data, dict) or not data:
+        return None
+    if all(name in SAFE_VARIABLES and _safe_scalar(value) for name, value in data.items()):
+        return extra_var
+    return None
+
+
+def _typed(cliargs, name, defaults):
+    """The value of option ``name`` when it differs from the configured default (so the operator typed it)."""
+    value = cliargs.get(name)
+    if name in defaults and value == defaults[name]:
+        return None
+    return value
 
 
 def _swap_playbook(named, playbook):
@@ -84,9 +131,12 @@ def _swap_playbook(named, playbook):
     return playbook
 
 
-def command_line(cliargs, program="ansible-playbook", playbook=None):
+def command_line(cliargs, program="ansible-playbook", playbook=None, defaults=None, add_vars=None):
     """The command line for a parsed ``cliargs`` mapping, or '' when it cannot be printed safely.
-    ``playbook``: a playbook name put in place of the one that ran (see _swap_playbook())."""
+    ``playbook``: a playbook name put in place of the one that ran (see _swap_playbook()).
+    ``defaults``: the configured defaults of the options (an option at its default is left out).
+    ``add_vars``: SAFE_VARIABLES to add as -e name=value."""
+    defaults = defaults or {}
     playbooks = list(cliargs.get("args") or ())
     if not playbooks:
         return ""
@@ -94,12 +144,22 @@ def command_line(cliargs, program="ansible-playbook", playbook=None):
         playbooks = [_swap_playbook(named, playbook) for named in playbooks]
     argv = [program] + playbooks
     for name, flag in _REPEATED:
-        for value in cliargs.get(name) or ():
-            if name == "extra_vars" and _may_hold_secret(value):
-                return ""
+        values = list(cliargs.get(name) or ())
+        if name in defaults and values == list(defaults[name] or ()):
+            continue
+        for value in values:
             argv += [flag, value]
+    for value in cliargs.get("extra_vars") or ():
+        if shown_extra_var(value) is None:
+            return ""
+        argv += ["-e", value]
+    for name, value in sorted((add_vars or {}).items()):
+        if name not in SAFE_VARIABLES or not _safe_scalar(value):
+            raise ValueError("%s is not a variable the command line may show" % name)
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        argv += ["-e", "%s=%s" % (name, text)]
     for name, flag in _VALUED:
-        value = cliargs.get(name)
+        value = _typed(cliargs, name, defaults)
         if value:
             argv += [flag, str(value)]
     for name, tags in (("tags", "--tags"), ("skip_tags", "--skip-tags")):
@@ -107,9 +167,19 @@ def command_line(cliargs, program="ansible-playbook", playbook=None):
         if values and values != ["all"]:
             argv += [tags, ",".join(values)]
     for name, flag in _SWITCHES:
-        if cliargs.get(name):
+        if _typed(cliargs, name, defaults):
             argv.append(flag)
     return " ".join(shlex.quote(part) for part in argv)
+
+
+def configured_defaults():
+    """What each option is when the operator does not type it (ansible-playbook's parser defaults)."""
+    return dict(
+        inventory=list(C.DEFAULT_HOST_LIST or ()), subset=C.DEFAULT_SUBSET, remote_user=C.DEFAULT_REMOTE_USER,
+        private_key_file=C.DEFAULT_PRIVATE_KEY_FILE, become_user=None, become_method=C.DEFAULT_BECOME_METHOD,
+        become=C.DEFAULT_BECOME, become_ask_pass=C.DEFAULT_BECOME_ASK_PASS, ask_pass=C.DEFAULT_ASK_PASS,
+        ask_vault_pass=C.DEFAULT_ASK_VAULT_PASS,
+    )
 
 
 class LookupModule(LookupBase):
@@ -120,5 +190,10 @@ class LookupModule(LookupBase):
             raise AnsibleLookupError("command_line takes no terms")
         cliargs = dict(context.CLIARGS)
         # Only ansible-playbook parses playbooks into 'args'; the ad-hoc and API callers have none.
-        playbook = self.get_option("playbook")
-        return [command_line(cliargs, playbook=playbook) if "args" in cliargs and "inventory" in cliargs else ""]
+        if "args" not in cliargs or "inventory" not in cliargs:
+            return [""]
+        try:
+            return [command_line(cliargs, playbook=self.get_option("playbook"), defaults=configured_defaults(),
+                                 add_vars=self.get_option("add_vars"))]
+        except ValueError as exc:
+            raise AnsibleLookupError(str(exc))

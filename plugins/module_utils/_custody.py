@@ -6,7 +6,7 @@
 """Key custody in a vars mapping: what the vault_vars action reports and how it edits the escrow.
 
 Plain Python over the decrypted mapping; the action plugin decrypts, encrypts and writes.
-Messages never hold a value: keys are named by fingerprint, other values by a digest.
+Messages never hold a value: Fernet keys are named by fingerprint, other values are never shown or hashed.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,13 +15,15 @@ __metaclass__ = type
 
 import datetime
 import errno
+import fcntl
+import hashlib
 import os
 
-from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.webops.encryption.plugins.module_utils import secret_key as secret_key_utils
 from ansible_collections.webops.encryption.plugins.module_utils._dotenv import DotEnvError, check_symlinks, write_atomic
-from ansible_collections.webops.encryption.plugins.module_utils.fernet import fingerprint_bytes, key_fingerprint, parse_key
+from ansible_collections.webops.encryption.plugins.module_utils.fernet import key_fingerprint, parse_key
 
 
 class VaultVarsError(Exception):
@@ -56,7 +58,9 @@ def text_or_none(value):
 
 
 def describe(value):
-    """A one-line, secret-free description of a stored value (for diffs)."""
+    """A one-line, secret-free description of a stored value (for diffs and messages). Only a valid
+    Fernet key is named by fingerprint: a digest of anything else (a database URL with its password,
+    a weak SECRET_KEY) could be reversed by guessing, so other values are never hashed."""
     fingerprint = key_fingerprint(value)
     if fingerprint:
         return "key %s" % fingerprint
@@ -66,7 +70,22 @@ def describe(value):
         return "mapping of %d" % len(value)
     if value is None:
         return "null"
-    return "value %s" % fingerprint_bytes(to_bytes(value))
+    return "a value (not shown)"
+
+
+def summary(data, other=None):
+    """The diff side of ``data``: one line per variable, described by describe(). With ``other`` (the
+    other side), a variable whose value differs there is marked "(changed)", so a diff names every
+    changed variable without showing or hashing its value."""
+    lines = []
+    for name in sorted(data):
+        value = data[name]
+        # Creation times are not secret and are what a reviewer wants to see.
+        shown = value if name.endswith("_created") and isinstance(value, str) else describe(value)
+        if other is not None and name in other and other[name] != value:
+            shown += " (changed)"
+        lines.append("%s: %s\n" % (name, shown))
+    return "".join(lines)
 
 
 def native(value):
@@ -84,16 +103,6 @@ def native(value):
     if isinstance(value, bytes):
         return to_text(value)
     return str(value)
-
-
-def summary(data):
-    lines = []
-    for name in sorted(data):
-        value = data[name]
-        # Creation times are not secret and are what a reviewer wants to see.
-        shown = value if name.endswith("_created") and isinstance(value, str) else describe(value)
-        lines.append("%s: %s\n" % (name, shown))
-    return "".join(lines)
 
 
 def read_bytes(path):
@@ -124,6 +133,44 @@ def real_path(path):
         raise VaultVarsError(str(exc))
 
 
+def file_state(path):
+    """What identifies the file's content as read: (size, mtime_ns, inode, SHA-256 of the bytes), or None."""
+    b_data = read_bytes(path)
+    if b_data is None:
+        return None
+    stat = os.stat(path)
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ino, hashlib.sha256(b_data).hexdigest())
+
+
+def lock_path_for(path):
+    """The sidecar lock of a vars file: hidden, beside it (vars loaders skip dot files), never removed."""
+    return os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".lock")
+
+
+class VaultFileLock:
+    """An exclusive flock on the sidecar of ``path`` for one read-edit-write. A second writer blocks
+    until the first has written, then reads what the first wrote."""
+
+    def __init__(self, path):
+        self.path = lock_path_for(path)
+        self.handle = None
+
+    def __enter__(self):
+        directory = os.path.dirname(self.path)
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o700)
+        try:
+            self.handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise VaultVarsError("cannot open the lock %s: %s" % (self.path, exc.strerror))
+        fcntl.flock(self.handle, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc_info):
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        os.close(self.handle)
+
+
 def write_text(path, text):
     """Write ``text`` (ciphertext) atomically, 0600, making a missing directory 0700."""
     directory = os.path.dirname(path)
@@ -148,6 +195,16 @@ class Custody:
         if self.key_type == "fernet":
             return key_fingerprint(value)
         return secret_key_utils.fingerprint(value) if isinstance(value, str) and value else None
+
+    def describe(self, value):
+        """describe(), naming a SECRET_KEY by fingerprint only when it passes the application's check."""
+        if self.key_type == "secret_key" and isinstance(value, str):
+            try:
+                secret_key_utils.check(value)
+            except (ValueError, TypeError):
+                return describe(value)
+            return "key %s" % secret_key_utils.fingerprint(value)
+        return describe(value)
 
     def report(self, now):
         keys = {}
@@ -201,7 +258,7 @@ class Custody:
                 raise VaultVarsError(
                     "%s already holds %s, not the value given (%s); it is kept and nothing was written. "
                     "An unfinished rotation left it there: re-run the rotation, which resumes with that key."
-                    % (name, describe(self.data[name]), describe(value)))
+                    % (name, self.describe(self.data[name]), self.describe(value)))
             self.data[name] = value
 
     def remove(self, names):

@@ -97,7 +97,7 @@ attributes:
     description: Computes the change and the diff; writes nothing.
   diff_mode:
     support: full
-    description: Lists variable names with key fingerprints or value hashes, never values.
+    description: Lists variable names, marking the changed ones, with fingerprints of Fernet keys; never a value or its hash.
   action:
     support: full
     description: Runs on the controller.

@@ -51,6 +51,10 @@ def assert_refused_with_both_ways_out(output):
     assert "core_webhook.secret is varchar(64) but the tokens it would receive need 184 characters" in output
     assert 'ALTER TABLE \\"core_two_factor_auth\\" ALTER COLUMN \\"secret\\" TYPE varchar(255);' in output
     assert "-e webops_widen_columns=true" in output
+    # The operator's own command, with the variable the refusal recommends.
+    assert re.search(r"before any token is written: ansible-playbook \S+rotate_keys\.yml[^\n]*? -e webops_widen_columns=true",
+                     output) or re.search(r"before any token is written: ansible-playbook \S+\.yml[^\n]*? -e webops_widen_columns=true",
+                                          output), output[-3000:]
 
 
 def test_stock_widths_are_refused_before_anything_changes(tmp_path, pg_url):

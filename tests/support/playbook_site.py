@@ -21,6 +21,7 @@ import secrets
 import stat
 import subprocess
 import sys
+import time
 
 import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
@@ -46,6 +47,38 @@ def fault_environ(after_task, mode="fail"):
     the next task fails (mode 'fail') or ansible-playbook SIGKILLs itself (mode 'kill')."""
     return {"ANSIBLE_CALLBACK_PLUGINS": FAULT_CALLBACKS, "ANSIBLE_CALLBACKS_ENABLED": "webops_fault",
             "WEBOPS_FAULT_AFTER_TASK": after_task, "WEBOPS_FAULT_MODE": mode}
+
+
+class PausedRun:
+    """A playbook run paused by the fault callback (mode 'pause') right after a named task."""
+
+    def __init__(self, root):
+        directory = os.path.join(str(root), "pause-%s" % secrets.token_hex(4))
+        os.makedirs(directory)
+        self.marker = os.path.join(directory, "reached")
+        self.fifo = os.path.join(directory, "release")
+        os.mkfifo(self.fifo, 0o600)
+        self.process = None
+        self.output = None
+
+    def wait_paused(self, limit=240):
+        """Wait until the run reached the task and blocks (the marker stays until the end of the run:
+        this waits for a state, it does not race one). Fails when the run ended without reaching it."""
+        deadline = time.monotonic() + limit
+        while not os.path.exists(self.marker):
+            if self.process.poll() is not None:
+                raise AssertionError("the run ended before it reached the pause: " + self.process.stdout.read()[-4000:])
+            if time.monotonic() > deadline:
+                self.process.kill()
+                raise AssertionError("the run did not reach the pause within %d s" % limit)
+            time.sleep(0.2)
+
+    def release(self):
+        """Let the run go on and wait for its end; returns a CompletedProcess-like result."""
+        with open(self.fifo, "w") as handle:
+            handle.write("go\n")
+        output, dummy = self.process.communicate(timeout=240)
+        return subprocess.CompletedProcess(self.process.args, self.process.returncode, output)
 
 
 class Site:
@@ -150,6 +183,23 @@ class Site:
         """Run a repository playbook against the given environments' inventories (and ``inventories``:
         further -i paths). ``fault``: (task name, 'fail' or 'kill'), see fault_environ().
         ``default_paths``: leave the controller audit log where the roles put it."""
+        argv, environ = self.command(name, envs, extra, check, vault, verbosity, fault, inventories, default_paths)
+        return subprocess.run(argv, cwd=self.root, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True, timeout=240, check=False)
+
+    def start_paused(self, name, envs, after_task, extra=None):
+        """Start a playbook that pauses right after ``after_task`` (fault mode 'pause'); returns a
+        PausedRun. The run blocks there until PausedRun.release()."""
+        paused = PausedRun(self.root)
+        argv, environ = self.command(name, envs, extra, fault=(after_task, "pause"))
+        environ.update(WEBOPS_FAULT_MARKER=paused.marker, WEBOPS_FAULT_RELEASE=paused.fifo)
+        paused.process = subprocess.Popen(argv, cwd=self.root, env=environ, stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT, universal_newlines=True)
+        return paused
+
+    def command(self, name, envs, extra=None, check=False, vault=True, verbosity=0, fault=None, inventories=(),
+                default_paths=False):
+        """The argv and environment of a playbook run (see playbook())."""
         argv = [ANSIBLE_PLAYBOOK, os.path.join(PLAYBOOKS, name)]
         for env in envs:
             argv += ["-i", os.path.join(self.inventories, env, "hosts.yml")]
@@ -179,8 +229,7 @@ class Site:
             environ.update(fault_environ(*fault))
         if not default_paths:
             argv += ["-e", json.dumps({"webops_audit_controller_log": self.controller_log})]
-        return subprocess.run(argv, cwd=self.root, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              universal_newlines=True, timeout=240, check=False)
+        return argv, environ
 
     def log_lines(self, which="controller"):
         path = self.controller_log if which == "controller" else self.host_log

@@ -7,7 +7,10 @@ WEBOPS_FAULT_AFTER_TASK completes (ok or changed) on some host, either
   WEBOPS_FAULT_MODE=kill  the ansible-playbook process kills itself (SIGKILL): a controller crash,
                           no rescue, no report, exactly what a power cut leaves behind; or
   WEBOPS_FAULT_MODE=fail  the next task of the play fails in its place, as any task failure would,
-                          so the role's rescue runs and reports.
+                          so the role's rescue runs and reports; or
+  WEBOPS_FAULT_MODE=pause the run writes the file WEBOPS_FAULT_MARKER and then blocks until the test
+                          writes to the FIFO WEBOPS_FAULT_RELEASE (a second run can be started
+                          "in the middle" of this one, at a point it has reached for sure).
 
 Loaded only by the tests (ANSIBLE_CALLBACK_PLUGINS=tests/support/callback_plugins,
 ANSIBLE_CALLBACKS_ENABLED=webops_fault); nothing in the collection knows about it."""
@@ -50,6 +53,14 @@ class CallbackModule(CallbackBase):
             return
         if self.mode == "kill":
             os.kill(os.getpid(), signal.SIGKILL)
+        if self.mode == "pause":
+            self.done = True
+            with open(os.environ["WEBOPS_FAULT_MARKER"], "w") as marker:
+                marker.write("%d\n" % os.getpid())
+            # Opening a FIFO for reading blocks until the test opens it for writing: no timer.
+            with open(os.environ["WEBOPS_FAULT_RELEASE"]) as release:
+                release.read()
+            return
         self.armed = True
 
     v2_runner_on_ok = _completed

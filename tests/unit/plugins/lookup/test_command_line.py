@@ -9,6 +9,8 @@ __metaclass__ = type
 
 import shlex
 
+import pytest
+
 from ansible_collections.webops.encryption.plugins.lookup.command_line import command_line
 
 
@@ -50,3 +52,40 @@ def test_another_playbook_is_named_in_the_form_the_operator_used():
         argv = shlex.split(command_line({"args": (named,), "inventory": ("inv",), "extra_vars": ("env=prod",)},
                                         playbook="rotate_secret_key"))
         assert argv == ["ansible-playbook", expected, "-i", "inv", "-e", "env=prod"]
+
+
+SECRET_EXTRA_VARS = (
+    "ansible_become_pass=hunter2-become", "ansible_become_password=hunter2-become", "ansible_ssh_pass=hunter2-ssh",
+    "ansible_password=hunter2-conn", '{"webops_encryption_key_next": "k"}', "webops_secret_key_next=s3cret",
+    "webops_database_url=postgresql://u:p@h/db", "webops_custody_key=k", "some_future_variable=anything",
+    # An allow-listed name with a structured value (may nest anything) is hidden too.
+    '{"env": {"password": "x"}}', "env=prod webops_secret_key=s3cret",
+)
+
+
+def test_only_allow_listed_variables_and_files_are_shown_anything_else_hides_the_command():
+    for secret in SECRET_EXTRA_VARS:
+        assert command_line({"args": ("p.yml",), "inventory": ("i",), "extra_vars": ("env=prod", secret)}) == "", secret
+    argv = shlex.split(command_line({"args": ("p.yml",), "inventory": ("i",),
+                                     "extra_vars": ("env=prod reason=compromise", "@vars.yml",
+                                                    '{"rotate_secret_key": true, "webops_widen_columns": true}')}))
+    assert argv[-6:] == ["-e", "env=prod reason=compromise", "-e", "@vars.yml",
+                         "-e", '{"rotate_secret_key": true, "webops_widen_columns": true}']
+
+
+def test_options_at_their_configured_default_are_not_shown():
+    defaults = {"become_method": "sudo", "become": False, "remote_user": None, "inventory": ["/etc/ansible/hosts"]}
+    cliargs = {"args": ("p.yml",), "inventory": ["/etc/ansible/hosts"], "become_method": "sudo", "become": False,
+               "extra_vars": ("env=dev",)}
+    assert shlex.split(command_line(cliargs, defaults=defaults)) == ["ansible-playbook", "p.yml", "-e", "env=dev"]
+    cliargs.update(become_method="su", become=True, inventory=["inv"])
+    assert shlex.split(command_line(cliargs, defaults=defaults)) == [
+        "ansible-playbook", "p.yml", "-i", "inv", "-e", "env=dev", "--become-method", "su", "--become"]
+
+
+def test_a_recommended_variable_is_added_to_the_command():
+    argv = shlex.split(command_line({"args": ("p.yml",), "inventory": ("i",), "extra_vars": ("env=dev",)},
+                                    add_vars={"webops_widen_columns": True}))
+    assert argv == ["ansible-playbook", "p.yml", "-i", "i", "-e", "env=dev", "-e", "webops_widen_columns=true"]
+    with pytest.raises(ValueError):
+        command_line({"args": ("p.yml",), "inventory": ("i",)}, add_vars={"webops_encryption_key": "k"})

@@ -61,8 +61,11 @@ def test_results_carry_times_as_text():
 def test_values_are_described_without_being_shown():
     key = new_key()
     assert describe(key) == "key " + fingerprint(key)
-    assert describe("hunter2") == "value " + sha256_16(b"hunter2")
-    assert describe(12) == "value " + sha256_16(b"12")
+    # Only a valid key gets a fingerprint: a digest of anything else could be reversed by guessing.
+    url = "postgresql://webops:s3cr@tPW@localhost/webops_db"
+    for value in ("hunter2", 12, url):
+        assert describe(value) == "a value (not shown)"
+        assert sha256_16(str(value).encode()).split(":")[1] not in describe(value)
     assert describe([key, key]) == "list of 2"
     assert describe({"key": key}) == "mapping of 1"
     assert describe(None) == "null"
@@ -82,8 +85,17 @@ def test_templated_values_become_plain_python():
 def test_the_summary_shows_creation_times_and_describes_the_rest():
     key = new_key()
     text = summary({"b_created": "2026-01-01T00:00:00Z", "a": key, "c_created": datetime.datetime(2026, 1, 1)})
-    assert text == "a: key %s\nb_created: 2026-01-01T00:00:00Z\nc_created: value %s\n" % (
-        fingerprint(key), sha256_16(b"2026-01-01 00:00:00"))
+    assert text == "a: key %s\nb_created: 2026-01-01T00:00:00Z\nc_created: a value (not shown)\n" % fingerprint(key)
+
+
+def test_the_diff_names_each_changed_variable_without_hashing_its_value():
+    key = new_key()
+    before = {"webops_database_url": "postgresql://u:old-pw@h/db", "webops_encryption_key": key, "same": "x"}
+    after = dict(before, webops_database_url="postgresql://u:new-pw@h/db")
+    assert summary(before, after) == ("same: a value (not shown)\n"
+                                      "webops_database_url: a value (not shown) (changed)\n"
+                                      "webops_encryption_key: key %s\n" % fingerprint(key))
+    assert "sha256" not in summary(after, before).replace(fingerprint(key), "")
 
 
 def test_the_report_gives_fingerprints_ages_and_history_never_keys():

@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, webops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""No secret in any message: every no_log variable of every role's argument specs, and Ansible's
+connection and become passwords, given with -e to a rotation that fails after each of its steps,
+at -vvv. None of them may appear anywhere in the output (the failure report and its resume command
+included)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import glob
+import os
+import secrets
+import urllib.parse
+
+import pytest
+import yaml
+from cryptography.fernet import Fernet
+
+from support.leaks import Needles
+from support.paths import REPO
+from support.playbook_site import ENV, ROTATION_STEP_END, Environment, step_of
+
+pytestmark = [pytest.mark.playbook, pytest.mark.slow, pytest.mark.postgres]
+
+CONNECTION_SECRETS = ("ansible_become_pass", "ansible_become_password", "ansible_ssh_pass", "ansible_password")
+
+
+def no_log_variables():
+    """Every option marked no_log in any entry point of any role's meta/argument_specs.yml."""
+    names = set()
+    for path in glob.glob(os.path.join(REPO, "roles", "*", "meta", "argument_specs.yml")):
+        with open(path) as handle:
+            specs = yaml.safe_load(handle)["argument_specs"]
+        for entry in specs.values():
+            for name, option in (entry.get("options") or {}).items():
+                if option.get("no_log"):
+                    names.add(name)
+    return sorted(names)
+
+
+def secret_extra_vars(site, database_url):
+    """A value for each secret variable that keeps the rotation working (the keys it really uses,
+    the database URL with its real password), so every step is reached; and the needles to look for."""
+    new_key = Fernet.generate_key().decode()
+    retired = Fernet.generate_key().decode()
+    known = {
+        "webops_encryption_key": site.first_key,
+        # An escrowed new key given on the command line: the rotation resumes with it (and escrows it).
+        "webops_encryption_key_next": new_key,
+        "webops_custody_key": new_key,
+        "webops_encryption_key_history": [{"key": retired, "retired": "2026-01-01T00:00:00Z", "reason": "routine"}],
+        "webops_database_url": database_url,
+        "webops_secret_key": "sk-current-" + secrets.token_urlsafe(40),
+        "webops_secret_key_next": "sk-next-" + secrets.token_urlsafe(40),
+        "webops_secret_key_history": [{"key": "sk-retired-" + secrets.token_urlsafe(40)}],
+    }
+    names = no_log_variables()
+    unknown = sorted(set(names) - set(known))
+    assert not unknown, "a no_log variable this test does not know how to give: %s" % unknown
+    values = dict((name, known[name]) for name in names)
+    for name in CONNECTION_SECRETS:
+        values[name] = "pw-%s-%s" % (name, secrets.token_urlsafe(12))
+    needles = Needles()
+    for key in (site.first_key, new_key, retired):
+        needles.add_key("given key", key)
+    password = urllib.parse.unquote(urllib.parse.urlsplit(database_url).password or "")
+    needles.add_plaintext("database password", password).add_plaintext("database URL", database_url)
+    for name in ("webops_secret_key", "webops_secret_key_next"):
+        needles.add_plaintext(name, values[name])
+    needles.add_plaintext("webops_secret_key_history", values["webops_secret_key_history"][0]["key"])
+    for name in CONNECTION_SECRETS:
+        needles.add_plaintext(name, values[name])
+    return values, needles, new_key
+
+
+def test_no_given_secret_appears_when_the_rotation_fails_after_any_step(tmp_path, pg_url, tally):
+    site = Environment(tmp_path, pg_url, hosts=("panel1",))
+    assert site.run("setup_encryption.yml").returncode == 0
+    values, needles, new_key = secret_extra_vars(site, pg_url)
+    values["env"] = ENV
+    for step in range(1, 7):
+        result = site.playbook("rotate_keys.yml", [ENV], extra=values, verbosity=3,
+                               fault=(ROTATION_STEP_END[step], "fail"))
+        leaks = needles.scan(result.stdout, "rotate_keys.yml failing after step %d (-vvv)" % step)
+        tally.leak_check("failure report and -vvv output, -e secrets, step %d" % step, leaks)
+        stopped = step_of(result.stdout)
+        tally.fault("rotation failing after step %d with secrets in -e" % step, result.returncode != 0 and stopped == step,
+                    "stopped in %s" % stopped)
+        assert not leaks, leaks
+        assert result.returncode != 0 and stopped == step, result.stdout[-3000:]
+        # The command cannot be shown without its secrets: the report says how to resume instead.
+        assert "run the same command again, with the same inventory, vault options and extra variables" in result.stdout
+        assert "--become-method" not in result.stdout.split("stopped in step")[-1]
+    result = site.playbook("rotate_keys.yml", [ENV], extra=values, verbosity=3)
+    leaks = needles.scan(result.stdout, "rotate_keys.yml finishing (-vvv)")
+    tally.leak_check("finished rotation, -e secrets (-vvv)", leaks)
+    assert not leaks, leaks
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert site.assert_rotated_to_current() == new_key
