@@ -48,13 +48,28 @@ class ProgressActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ProgressActionModule, self).run(tmp, task_vars)
         interval = self._interval(task_vars)
+        # The Python the collection's roles run the modules under applies to an ad hoc run too
+        # (ansible HOST -m webops.encryption.fernet_audit), whose system Python may lack cryptography.
+        interpreter = self._templar.template(task_vars.get("webops_python_interpreter", "")) or ""
+        if interpreter:
+            task_vars = dict(task_vars, ansible_python_interpreter=interpreter)
+        hint = ("The module could not run under webops_python_interpreter=%s: check that this Python exists on %s "
+                "and has cryptography (and psycopg for PostgreSQL), or set webops_python_interpreter: '' to use the "
+                "discovered Python." % (interpreter, task_vars.get("inventory_hostname", "the host")))
         try:
             if interval <= 0 or self._task.async_val:
                 result.update(self._execute_module(task_vars=task_vars))
             else:
                 result.update(self._run_watched(task_vars, interval))
+        except AnsibleError as exc:
+            if interpreter and "interpreter" in to_text(exc):
+                raise AnsibleError("%s %s" % (to_text(exc.message), hint))
+            raise
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
+        message = to_text(result.get("msg", ""))
+        if result.get("failed") and interpreter and ("MODULE FAILURE" in message or "interpreter" in message):
+            result["msg"] = "%s %s" % (result["msg"], hint)
         return result
 
     def _run_watched(self, task_vars, interval):

@@ -119,3 +119,58 @@ def test_directory_inventory_stays_clean_and_output_says_what_happened(tmp_path,
                      verify.stdout), verify.stdout[-4000:]
     assert files_in(inventory) == ["group_vars/%s/main.yml" % ENV, "group_vars/%s/vault.yml" % ENV, "hosts.yml"]
     assert not os.path.exists(os.path.join(inventory, "logs")) and not os.path.exists(os.path.join(inventory, "key-backups"))
+
+
+def test_backup_keys_ends_with_which_key_went_where(tmp_path, sqlite_url):
+    from support.playbook_site import ENV as ITEST, Environment
+    environment = Environment(tmp_path, sqlite_url, hosts=())
+    assert environment.run("setup_encryption.yml").returncode == 0
+    run = environment.run("backup_keys.yml", check=True)
+    assert run.returncode == 0, run.stdout[-4000:]
+    summary = summary_of(run.stdout, "Summarise the backup")
+    match = re.search(r"%s: key (sha256:[0-9a-f]{16}) \(ENCRYPTION_KEY of \S+ on db1\.%s\) would be backed up to:" % (ITEST, ITEST),
+                      summary)
+    assert match, summary
+    assert "vault: %s (already held it)" % environment.vault_file(ITEST) in summary
+    run = environment.run("backup_keys.yml")
+    assert run.returncode == 0, run.stdout[-4000:]
+    summary = summary_of(run.stdout, "Summarise the backup")
+    assert "%s: key %s (ENCRYPTION_KEY of" % (ITEST, match.group(1)) in summary and ") backed up to:" in summary
+
+
+def adhoc(tmp_path, env_file, *extra):
+    from support.paths import REPO
+    environ = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, "collections"), ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_LOCAL_TEMP=os.path.join(str(tmp_path), ".ansible-tmp"), ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+    argv = [os.path.join(os.path.dirname(sys.executable), "ansible"), "db1", "-i", "db1,", "-c", "local",
+            "-m", "webops.encryption.fernet_audit", "-a", "env_file=%s" % env_file] + list(extra)
+    import subprocess
+    return subprocess.run(argv, cwd=str(tmp_path), env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=300, check=False)
+
+
+def test_an_ad_hoc_database_module_runs_under_webops_python_interpreter_and_names_it_when_wrong(tmp_path, sqlite_url):
+    key = Fernet.generate_key().decode()
+    webops_db.create_schema(sqlite_url)
+    webops_db.seed(sqlite_url, key, users=3, legacy_plaintext=0)
+    env_file = os.path.join(str(tmp_path), ".env")
+    with open(env_file, "w") as handle:
+        handle.write("DATABASE_URL=%s\nENCRYPTION_KEY=%s\n" % (sqlite_url, key))
+    # The host's system Python (a python that cannot import cryptography) is overridden by the
+    # collection's own variable, as the roles do.
+    no_crypto = os.path.join(str(tmp_path), "python-without-cryptography")
+    with open(no_crypto, "w") as handle:
+        handle.write("#!/bin/sh\nexec %s -I -S \"$@\"\n" % sys.executable)
+    os.chmod(no_crypto, 0o755)
+    run = adhoc(tmp_path, env_file, "-e", "ansible_python_interpreter=%s" % no_crypto,
+                "-e", "webops_python_interpreter=%s" % sys.executable)
+    assert run.returncode == 0 and "db1 | SUCCESS" in run.stdout, run.stdout[-3000:]
+    # Without it, the missing library is named with the variable and the package that fix it.
+    run = adhoc(tmp_path, env_file, "-e", "ansible_python_interpreter=%s" % no_crypto)
+    assert run.returncode != 0
+    assert "webops_python_interpreter" in run.stdout and "python3-cryptography" in run.stdout, run.stdout[-3000:]
+    # A typo in it is named too.
+    run = adhoc(tmp_path, env_file, "-e", "webops_python_interpreter=/opt/webops/no-such-venv/bin/python")
+    assert run.returncode != 0
+    assert "webops_python_interpreter=/opt/webops/no-such-venv/bin/python" in run.stdout, run.stdout[-3000:]
+    assert_no_secret(run.stdout, [key])
