@@ -31,8 +31,8 @@ def _figures(done, total, seconds):
     """``<done>/<total> (<pct>%) <rate> rows/s, ETA <s>``."""
     rate, eta = rate_and_eta(done, total, seconds)
     pct = (100.0 * done / total) if total else 100.0
-    return "%d/%s (%d%%) %d rows/s, ETA %s" % (done, total if total is not None else "?", min(pct, 100), rate,
-                                                "%ds" % round(eta) if eta is not None else "?")
+    return "%d/%s (%d%%) %d rows/s, ETA %s" % (
+        done, total if total is not None else "?", min(pct, 100), rate, "%ds" % round(eta) if eta is not None else "?")
 
 
 def format_line(status):

@@ -54,7 +54,7 @@ def test_setup_check_mode_rotation_and_verify_across_hosts(tmp_path, sqlite_url)
     env_before, db_before = site.env_bytes(), site.database_state()
     result = site.run("setup_encryption.yml", check=True)
     assert result.returncode == 0, result.stdout[-4000:]
-    assert re.search(r"core_webhook\.secret: 12 rows, 10 already encrypted, 2 newly encrypted", result.stdout)
+    assert re.search(r"core_webhook\.secret: 12 rows, 10 already encrypted, 2 would be encrypted", result.stdout)
     assert site.env_bytes() == env_before and site.database_state() == db_before
     assert not os.path.exists(site.vault_file(ENV))
     assert not os.path.exists(site.host_log) and not os.path.exists(site.controller_log)

@@ -26,7 +26,7 @@ BLOCK = re.compile(r"(?:<!-- readme-test: (run|skip[^>]*) -->\n)?```(\w*)\n(.*?)
 def readme_blocks():
     with open(os.path.join(REPO, "README.md")) as handle:
         text = handle.read()
-    return [(mark, lang, body) for mark, lang, body in BLOCK.findall(text)]
+    return BLOCK.findall(text)
 
 
 def test_every_shell_block_says_whether_it_is_run():
