@@ -80,7 +80,7 @@ def test_setup_check_mode_rotation_and_verify_across_hosts(tmp_path, sqlite_url)
     result = site.run("rotate_keys.yml", check=True)
     assert result.returncode == 0, result.stdout[-4000:]
     assert "would rotate (check mode, nothing written)" in result.stdout
-    assert re.search(r"core_webhook\.secret: 12 rows, 12 rotated", result.stdout), result.stdout[-3000:]
+    assert re.search(r"core_webhook\.secret: 12 rows, 12 would be rotated", result.stdout), result.stdout[-3000:]
     assert site.env_bytes() == env_before
     assert site.database_state() == db_before
     assert open(site.vault_file(ENV), "rb").read() == vault_before
