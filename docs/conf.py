@@ -24,6 +24,9 @@ pygments_style = 'ansible'
 highlight_language = 'YAML+Jinja'
 
 html_theme = 'sphinx_ansible_theme'
+# _templates/extrabody.html: the logo links to the landing page by a relative path, not to '/'.
+templates_path = ['_templates']
+html_theme_options = {'show_rtd_ethical_ads': False}
 html_show_sphinx = False
 display_version = False
 html_use_smartypants = True

@@ -12,7 +12,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEMO="$ROOT/.demo"
 VAULT_FILE="$ROOT/examples/inventories/demo/group_vars/demo/vault.yml"
-VENV="$ROOT/.venv"
+VENV="${VENV:-$ROOT/.venv}"
 PY="$VENV/bin/python"
 
 if [[ "${1:-}" == "clean" ]]; then

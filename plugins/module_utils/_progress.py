@@ -27,14 +27,22 @@ def rate_and_eta(done, total, seconds):
     return rate, eta
 
 
-def format_line(status):
-    """``<table>.<column>: <done>/<total> (<pct>%) <rate> rows/s, ETA <s>``."""
-    done, total = status["done"], status.get("total")
-    rate, eta = rate_and_eta(done, total, status.get("seconds", 0))
+def _figures(done, total, seconds):
+    """``<done>/<total> (<pct>%) <rate> rows/s, ETA <s>``."""
+    rate, eta = rate_and_eta(done, total, seconds)
     pct = (100.0 * done / total) if total else 100.0
-    return "%s.%s: %d/%s (%d%%) %d rows/s, ETA %s" % (
-        status["table"], status["column"], done, total if total is not None else "?", min(pct, 100),
-        rate, "%ds" % round(eta) if eta is not None else "?")
+    return "%d/%s (%d%%) %d rows/s, ETA %s" % (
+        done, total if total is not None else "?", min(pct, 100), rate, "%ds" % round(eta) if eta is not None else "?")
+
+
+def format_line(status):
+    """``<phase> <table>.<column>: <figures>; database step: <figures>``: the phase (scan, write,
+    check) and column with their own figures, then the whole job's when its size is known."""
+    line = "%s%s.%s: %s" % ("%s " % status["phase"] if status.get("phase") else "", status["table"], status["column"],
+                            _figures(status["done"], status.get("total"), status.get("seconds", 0)))
+    if status.get("job_total"):
+        line += "; database step: %s" % _figures(status.get("job_done", 0), status["job_total"], status.get("job_seconds", 0))
+    return line
 
 
 class Progress:
@@ -51,6 +59,30 @@ class Progress:
         self.elapsed = {}
         self.current = None
         self.written = 0.0
+        # The whole job: its passes (scan, then write) over every column, once plan() sizes it.
+        self.started = self.last
+        self.phase_name = None
+        self.job_total = None
+        self.job_passes = None
+        self.done_before = 0
+        self.phase_done = {}
+
+    def plan(self, totals, passes):
+        """The job is ``passes`` passes over columns of ``totals`` rows."""
+        self.job_total = sum(total or 0 for total in totals) * passes
+        self.job_passes = passes
+
+    def phase(self, name):
+        """The engine's callback for one phase (scan, write): each line then names it."""
+        def report(table, column, done, total):
+            if name != self.phase_name:
+                self.done_before += sum(self.phase_done.values())
+                self.phase_done = {}
+                self.phase_name = name
+            self.phase_done[(table, column)] = done
+            self(table, column, done, total)
+        report.plan = self.plan
+        return report
 
     def __call__(self, table, column, done, total):
         now = self.clock()
@@ -63,8 +95,14 @@ class Progress:
         self.last = now
         if self.path and (now - self.written >= WRITE_EVERY or done >= (total or 0)):
             self.written = now
-            self._write({"table": table, "column": column, "done": done, "total": total,
-                         "seconds": round(now - current["started"], 3), "updated": now})
+            status = {"table": table, "column": column, "done": done, "total": total,
+                      "seconds": round(now - current["started"], 3), "updated": now}
+            if self.phase_name:
+                status["phase"] = self.phase_name
+            if self.job_total:
+                status.update(job_done=self.done_before + sum(self.phase_done.values()), job_total=self.job_total,
+                              job_passes=self.job_passes, job_seconds=round(now - self.started, 3))
+            self._write(status)
 
     def _write(self, status):
         tmp = "%s.%d.tmp" % (self.path, os.getpid())

@@ -43,13 +43,21 @@ def connection_argument_spec():
 CONNECTION_REQUIRED_ONE_OF = [("database_url", "env_file")]
 
 
+def missing_library(library, debian_package):
+    """Ansible's missing-library message, plus where this collection sets the Python and what to install."""
+    return ("%s webops.encryption: set webops_python_interpreter to a Python that has %s (the control panel's "
+            "virtualenv, for example /opt/webops/control-panel/venv/bin/python), or install it into this Python "
+            "(Debian: apt-get install %s, or webops_install_python_deps: true)."
+            % (missing_required_lib(library), library, debian_package))
+
+
 class DatabaseTask:
     """The connection side of one module run: DATABASE_URL, keys from .env, column specs."""
 
     def __init__(self, module):
         self.module = module
         if not fernet_utils.HAS_CRYPTOGRAPHY:
-            module.fail_json(msg=missing_required_lib("cryptography"), exception=fernet_utils.CRYPTOGRAPHY_IMPORT_ERROR)
+            module.fail_json(msg=missing_library("cryptography", "python3-cryptography"), exception=fernet_utils.CRYPTOGRAPHY_IMPORT_ERROR)
         params = module.params
         self.env = None
         if params["env_file"]:
@@ -68,7 +76,7 @@ class DatabaseTask:
                              % params["env_file"])
         self._mask_url()
         if self.url.split(":", 1)[0].lower().startswith("postgres") and not db_utils.HAS_PSYCOPG:
-            module.fail_json(msg=missing_required_lib(db_utils.PSYCOPG_LIBRARY), exception=db_utils.PSYCOPG_IMPORT_ERROR)
+            module.fail_json(msg=missing_library(db_utils.PSYCOPG_LIBRARY, "python3-psycopg2"), exception=db_utils.PSYCOPG_IMPORT_ERROR)
         try:
             self.specs = columns_utils.resolve(params["profile"], params["columns"])
         except columns_utils.ColumnSpecError as exc:

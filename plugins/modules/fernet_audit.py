@@ -216,7 +216,7 @@ def main():
         module.fail_json(msg="fail_on_keys names %s, which keys does not have (it has %s)"
                          % (", ".join(missing), ", ".join(sorted(keys))))
     result = task.run(lambda db, specs: engine.audit(
-        db, specs, keys, batch_size=params["batch_size"], secret_keyring=secret_keyring, progress=task.progress))
+        db, specs, keys, batch_size=params["batch_size"], secret_keyring=secret_keyring, progress=task.progress.phase("scan")))
     problems = []
     if params["fail_on_old_secret_keys"]:
         for name, still in sorted(result["totals"]["secret_keys"].items()):

@@ -211,7 +211,7 @@ def main():
     params = module.params
     result = task.run(lambda db, specs: engine.encrypt(
         db, specs, key, other_keys=other_keys, batch_size=params["batch_size"], workers=params["workers"],
-        check_mode=module.check_mode, widen=params["widen_columns"], progress=task.progress, scan_progress=task.progress),
+        check_mode=module.check_mode, widen=params["widen_columns"], progress=task.progress.phase("write"), scan_progress=task.progress.phase("scan")),
         key_fingerprint=key.fingerprint, other_key_fingerprints=[k.fingerprint for k in other_keys])
     module.exit_json(**result)
 

@@ -321,7 +321,7 @@ def main():
             result = engine.rotate(
                 db, specs, new_key, old_keys, on_unknown=params["on_unknown"], encrypt_plaintext=params["encrypt_plaintext"],
                 batch_size=params["batch_size"], workers=params["workers"], check_mode=module.check_mode,
-                widen=params["widen_columns"], progress=task.progress, scan_progress=task.progress)
+                widen=params["widen_columns"], progress=task.progress.phase("write"), scan_progress=task.progress.phase("scan"))
         if secret_work:
             derived = secret_key_utils.rotate(
                 db, specs, params["new_secret_key"], old_secret_keys, on_unknown=params["on_unknown"],

@@ -130,16 +130,18 @@ def test_own_inventory_read_only_runs_create_nothing_and_paths_follow_it(tmp_pat
     assert run.returncode == 0, run.stdout[-4000:]
     assert files_under(tmp_path) == before
     # Progress lines while the database work runs, then one closing summary with every row counted.
-    assert re.search(r"^box1: (\w+\.\w+: \d+/\d+ \(\d+%\) \d+ rows/s, ETA \d+s|fernet_\w+: (preparing|finishing) \(\d+s\))$",
+    assert re.search(r"^box1: (scan \w+\.\w+: \d+/\d+ \(\d+%\) \d+ rows/s, ETA \d+s; database step: \d+/\d+ \(\d+%\) "
+                     r"\d+ rows/s, ETA \d+s|fernet_\w+: (preparing|finishing) \(\d+s\))$",
                      run.stdout, re.M), run.stdout[-4000:]
     assert run.stdout.count("Summarise the rotation") == 1
     summary = run.stdout[run.stdout.index("Summarise the rotation"):]
     assert "shop: would rotate (check mode, nothing written) sha256:" in summary
     assert "hosts (1): box1" in summary
-    assert re.search(r"core_webhook\.secret: 6 rows, 6 rotated, 0 already under the new key, .*; [\d.]+ s, \d+ rows/s", summary)
-    assert re.search(r"core_configuration\.value: \d+ values keyed by SECRET_KEY, not touched by this rotation", summary)
-    assert re.search(r"units stopped: ([\d.]+ s|not measured)", summary)
-    assert re.search(r"total time: ([\d.]+ s|not measured)", summary)
+    assert re.search(r"core_webhook\.secret: 6 rows, 6 would be rotated, 0 already under the new key, .*; scanned in [\d.]+ s, "
+                     r"\d+ rows/s", summary)
+    assert re.search(r"core_configuration\.value: \d+ values keyed by SECRET_KEY in \d+ rows, would not be touched", summary)
+    assert "units stopped" not in summary
+    assert re.search(r"check run time: ([\d.]+ s|not measured)", summary)
     assert webops_db.raw_digest(sqlite_url) == db_before
 
     # The vault of this environment alone: still nothing to compare, never "passed".
@@ -170,7 +172,9 @@ def test_own_inventory_read_only_runs_create_nothing_and_paths_follow_it(tmp_pat
     assert_no_secret(run.stdout, [key])
 
 
-PROGRESS_LINE = re.compile(r"^localhost: (\w+)\.(\w+): (\d+)/(\d+) \((\d+)%\) (\d+) rows/s, ETA (\d+)s$")
+# The phase and column with their figures, then the whole database step's.
+PROGRESS_LINE = re.compile(r"^localhost: (?:scan|write) (\w+)\.(\w+): (\d+)/(\d+) \((\d+)%\) (\d+) rows/s, ETA (\d+)s; "
+                           r"database step: \d+/\d+ \(\d+%\) \d+ rows/s, ETA \d+s$")
 
 
 def test_an_ad_hoc_database_run_prints_progress_and_ends_with_each_columns_time_and_rate(tmp_path, pg_url):

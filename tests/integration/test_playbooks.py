@@ -54,7 +54,7 @@ def test_setup_check_mode_rotation_and_verify_across_hosts(tmp_path, sqlite_url)
     env_before, db_before = site.env_bytes(), site.database_state()
     result = site.run("setup_encryption.yml", check=True)
     assert result.returncode == 0, result.stdout[-4000:]
-    assert re.search(r"core_webhook\.secret: 12 rows, 10 already encrypted, 2 newly encrypted", result.stdout)
+    assert re.search(r"core_webhook\.secret: 12 rows, 10 already encrypted, 2 would be encrypted", result.stdout)
     assert site.env_bytes() == env_before and site.database_state() == db_before
     assert not os.path.exists(site.vault_file(ENV))
     assert not os.path.exists(site.host_log) and not os.path.exists(site.controller_log)
@@ -80,7 +80,7 @@ def test_setup_check_mode_rotation_and_verify_across_hosts(tmp_path, sqlite_url)
     result = site.run("rotate_keys.yml", check=True)
     assert result.returncode == 0, result.stdout[-4000:]
     assert "would rotate (check mode, nothing written)" in result.stdout
-    assert re.search(r"core_webhook\.secret: 12 rows, 12 rotated", result.stdout), result.stdout[-3000:]
+    assert re.search(r"core_webhook\.secret: 12 rows, 12 would be rotated", result.stdout), result.stdout[-3000:]
     assert site.env_bytes() == env_before
     assert site.database_state() == db_before
     assert open(site.vault_file(ENV), "rb").read() == vault_before
@@ -208,7 +208,7 @@ def test_rotation_refuses_values_no_key_opens_and_changes_nothing(tmp_path, sqli
     # encrypt_secrets --check is the guide's dry run: the counts, and nothing written.
     result = site.run("encrypt_secrets.yml", check=True)
     assert result.returncode == 0, result.stdout[-4000:]
-    assert re.search(r"core_two_factor_auth\.secret: 12 rows, 10 already encrypted, 2 newly encrypted", result.stdout)
+    assert re.search(r"core_two_factor_auth\.secret: 12 rows, 10 already encrypted, 2 would be encrypted", result.stdout)
     assert "would encrypt (check mode, nothing written)" in result.stdout
     assert site.database_state() == db_before
     result = site.run("rotate_keys.yml")
@@ -218,7 +218,7 @@ def test_rotation_refuses_values_no_key_opens_and_changes_nothing(tmp_path, sqli
     assert site.env_bytes() == env_before and site.database_state() == db_before
     assert "webops_encryption_key_next" not in site.vault_data()
     failures = [line for line in site.log_lines() if line.get("operation") == "rotate"]
-    assert failures and failures[-1].get("outcome") == "failure", failures
+    assert failures and failures[-1].get("outcome") == "refused", failures
 
 
 def test_setup_generates_one_key_for_the_environment_and_never_splits_it(tmp_path, sqlite_url):

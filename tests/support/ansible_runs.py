@@ -98,6 +98,9 @@ def run_playbook(playbook, workdir, variables=None, check=False, diff=False, ver
     if variables is not None:
         variables = dict(variables)
         variables.setdefault("ansible_python_interpreter", sys.executable)
+        if json_results:
+            # A progress line on a slow, loaded machine would break the JSON callback's document.
+            variables.setdefault("webops_progress_interval", 0)
         name = os.path.splitext(os.path.basename(str(playbook)))[0]
         vars_file = write_vars(os.path.join(str(workdir), "vars-%s.yml" % name), variables)
         if vars_owner is not None:

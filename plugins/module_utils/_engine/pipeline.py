@@ -148,6 +148,9 @@ def run(db, specs, scan_job, write_job, batch_size, workers, check_mode, progres
         try:
             # Counting the rows first costs one query per column; only a progress report needs it.
             totals = [db.count_rows(spec) for spec, _info in prepared] if scan_progress is not None else None
+            if totals is not None and hasattr(scan_progress, "plan"):
+                # The whole job for the progress lines: the scan, then (unless check mode) the writes.
+                scan_progress.plan(totals, 1 if check_mode else 2)
             tallies = pooled_scan(db, prepared, runner, batch_size, scan_progress, totals)
             check_tallies(tallies)
             problems = width_problems(tallies)

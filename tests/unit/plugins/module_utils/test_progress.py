@@ -49,3 +49,39 @@ def test_each_column_gets_the_time_spent_on_it_over_both_passes(tmp_path):
     assert [(c["elapsed_seconds"], c["rows_per_second"]) for c in columns] == [(3.0, 66), (4.0, 12), (0.0, None)]
     progress.close()
     assert os.listdir(str(tmp_path)) == []
+
+
+def test_each_line_names_its_phase_and_the_whole_jobs_figures(tmp_path):
+    clock = Clock()
+    path = str(tmp_path / "progress.json")
+    progress = Progress(path, clock=clock)
+    scan, write = progress.phase("scan"), progress.phase("write")
+    scan.plan([100, 300], 2)                  # two columns, scanned then written: 800 rows of work
+    clock.now = 102.0
+    scan("a", "x", 100, 100)
+    clock.now = 104.0
+    scan("b", "y", 300, 300)
+    status = json.load(open(path))
+    assert (status["phase"], status["job_done"], status["job_total"]) == ("scan", 400, 800)
+    clock.now = 105.0
+    write("a", "x", 50, 100)
+    clock.now = 110.0
+    write("a", "x", 100, 100)
+    status = json.load(open(path))
+    assert (status["phase"], status["job_done"], status["job_seconds"]) == ("write", 500, 10.0)
+    assert format_line(status) == ("write a.x: 100/100 (100%) 16 rows/s, ETA 0s; "
+                                   "database step: 500/800 (62%) 50 rows/s, ETA 6s")
+    progress.close()
+
+
+def test_the_action_counts_the_check_pass_into_the_rotations_database_step():
+    from ansible_collections.webops.encryption.plugins.plugin_utils.progress_action import _line
+    status = {"phase": "scan", "table": "a", "column": "x", "done": 100, "total": 400, "seconds": 1.0,
+              "job_done": 100, "job_total": 400, "job_passes": 1, "job_seconds": 1.0}
+    line = _line("db1", json.dumps(status), {"label": "check", "passes_after": 0, "done_before": 800, "started": 0})
+    assert line == ("db1: check a.x: 100/400 (25%) 100 rows/s, ETA 3s; "
+                    "database step: 900/1200 (75%) 900 rows/s, ETA 0s")
+    # The write task counts the check pass still to come.
+    status.update(phase="write", job_total=800, job_passes=2, job_done=500, job_seconds=5.0)
+    line = _line("db1", json.dumps(status), {"label": "", "passes_after": 1, "done_before": 0, "started": 0})
+    assert line.endswith("; database step: 500/1200 (41%) 100 rows/s, ETA 7s"), line
