@@ -34,6 +34,8 @@ APT_SANITY := $(APT_TOOLS) shellcheck
 APT_DB := postgresql gnupg
 # The progress-over-SSH test starts its own sshd on a loopback port and logs in with sudo.
 APT_SSH := openssh-server sudo
+# The docs site is checked in a real browser (headless, from files).
+APT_BROWSER := chromium
 APT_HARDENING := $(APT_DB) strace
 APT_MOLECULE := podman runc debootstrap debian-archive-keyring
 
@@ -102,14 +104,14 @@ deps-sanity:
 deps-db:
 	@$(DEPS) apt $(APT_DB)
 deps-integration:
-	@$(DEPS) apt $(APT_DB) $(APT_SSH)
+	@$(DEPS) apt $(APT_DB) $(APT_SSH) $(APT_BROWSER)
 deps-hardening:
 	@$(DEPS) apt $(APT_HARDENING)
 deps-molecule:
 	@$(DEPS) apt $(APT_MOLECULE)
 # One apt-get install for everything `make test` needs.
 deps-all:
-	@$(DEPS) apt $(sort $(APT_SANITY) $(APT_HARDENING) $(APT_SSH) $(APT_MOLECULE))
+	@$(DEPS) apt $(sort $(APT_SANITY) $(APT_HARDENING) $(APT_SSH) $(APT_BROWSER) $(APT_MOLECULE))
 
 lint: venv
 	$(STAGE) lint $(LIMIT_LINT) bash -c "ansible-lint && antsibull-changelog lint && \

@@ -44,11 +44,7 @@ one_version() {
     }
     step "sanity-$minor" "$LIMIT_SANITY" scripts/sanity.sh
     for suite in unit integration hardening; do
-        if [ "$scope" = all ]; then
-            files=("tests/$suite")
-        else
-            mapfile -t files < <("$VENV/bin/python" scripts/test_scope.py ansible "tests/$suite")
-        fi
+        mapfile -t files < <("$VENV/bin/python" scripts/test_scope.py "$([ "$scope" = all ] && echo all || echo ansible)" "tests/$suite")
         [ "${#files[@]}" -gt 0 ] || continue
         local limit_var="LIMIT_${suite^^}"
         step "$suite-$minor" "${!limit_var}" pytest "${files[@]}"

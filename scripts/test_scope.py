@@ -10,12 +10,14 @@ may have, not once per ansible-core version.
 
     python scripts/test_scope.py ansible DIR...   the files of DIR... that go through ansible-core
     python scripts/test_scope.py engine DIR...    the engine-only files of DIR...
+    python scripts/test_scope.py all DIR...       both (what one Python of the matrix runs)
     python scripts/test_scope.py check            fail if a file listed as engine-only imports
                                                   ansible-core or runs Ansible (run with a venv
                                                   that has ansible-core)
 
 A new test file goes through ansible-core unless ENGINE_ONLY lists it, so nothing drops out of
-the matrix by default.
+the matrix by default. The files ONCE lists test neither ansible-core nor the engine (the README
+as written, the built docs site): the main run has them, the matrix does not.
 """
 
 from __future__ import annotations
@@ -45,6 +47,10 @@ ENGINE_ONLY = (
     'tests/hardening/test_permissions.py',
 )
 # What shows a file runs Ansible even when importing it loads no ansible-core module.
+ONCE = (
+    'tests/integration/test_docs_site.py',
+    'tests/integration/test_readme.py',
+)
 RUNS_ANSIBLE = ('ansible-playbook', 'ansible_runs', 'playbook_site', 'harness.modules', 'harness import modules',
                 'plugins/modules', 'plugins/action', 'plugins/filter', 'plugins/lookup')
 PROBE = r'''
@@ -97,11 +103,13 @@ def check() -> int:
 def main(argv: list[str]) -> int:
     if argv[:1] == ['check']:
         return check()
-    if len(argv) < 2 or argv[0] not in ('ansible', 'engine'):
+    if len(argv) < 2 or argv[0] not in ('ansible', 'engine', 'all'):
         print(__doc__, file=sys.stderr)
         return 2
-    want_engine = argv[0] == 'engine'
-    print('\n'.join(path for path in test_files(argv[1:]) if is_engine_only(path) == want_engine))
+    files = [path for path in test_files(argv[1:]) if not any(fnmatch.fnmatch(path, once) for once in ONCE)]
+    if argv[0] != 'all':
+        files = [path for path in files if is_engine_only(path) == (argv[0] == 'engine')]
+    print('\n'.join(files))
     return 0
 
 
