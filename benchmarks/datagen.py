@@ -221,7 +221,7 @@ def other_columns() -> int:
 
 
 def _sentence(rng: random.Random, low: int, high: int) -> str:
-    return ' '.join(rng.choice(_WORDS) for _ in range(rng.randint(low, high))).capitalize() + '.'
+    return ' '.join(rng.choice(_WORDS) for _word in range(rng.randint(low, high))).capitalize() + '.'
 
 
 def _other_row(table: str, pk: int, rng: random.Random, fernet) -> tuple:
@@ -233,11 +233,11 @@ def _other_row(table: str, pk: int, rng: random.Random, fernet) -> tuple:
                 '+1-555-%04d' % rng.randint(0, 9999), rng.choice(('en-US', 'de-DE', 'fr-FR')), 'Europe/%s' % rng.choice(_WORDS).title(),
                 notes)
     settings = json.dumps({'theme': rng.choice(('dark', 'light')), 'page_size': rng.randint(10, 100),
-                           'notify': [rng.choice(_WORDS) for _ in range(3)]})
+                           'notify': [rng.choice(_WORDS) for _word in range(3)]})
     return (pk, rng.choice(('login', 'deploy', 'backup', 'restart')), '/%s/%s/%d' % (rng.choice(_WORDS), rng.choice(_WORDS), pk),
             'Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/%d.0' % rng.randint(90, 130),
             'https://panel.example.org/%s' % rng.choice(_WORDS), '10.%d.%d.%d' % (rng.randint(0, 255), rng.randint(0, 255), rng.randint(1, 254)),
-            _sentence(rng, 8, 25), ','.join(rng.choice(_WORDS) for _ in range(3)), rng.choice(('ok', 'failed', 'pending')),
+            _sentence(rng, 8, 25), ','.join(rng.choice(_WORDS) for _word in range(3)), rng.choice(('ok', 'failed', 'pending')),
             json.dumps({'id': pk, 'detail': _sentence(rng, 4, 12)}), settings)
 
 

@@ -317,9 +317,8 @@ class Adapter:
                 return
             last = rows[-1][0]
 
-
-
     # -- discovery: every text column outside the token columns, read for candidates only -------
+
     def iter_candidates(self, table, batch_size):
         """Yield lists of (row id, value or None per column of ``table``, a DiscoveryTable): one
         pass over the table that sends only values holding TOKEN_MARK (the server filters and
@@ -496,8 +495,8 @@ class SQLiteAdapter(Adapter):
         self._commit(cur)
         return count
 
-
     # -- discovery ----------------------------------------------------------------------------
+
     def table_name(self, table):
         """The name discovery gives ``table`` (a validated name; SQLite names ignore case)."""
         return table.lower()
@@ -783,8 +782,8 @@ class PostgresAdapter(Adapter):
             return [list(column) for column in columns], "%b"
         return [array_literal(column) for column in columns], "%s"
 
-
     # -- discovery ----------------------------------------------------------------------------
+
     def table_name(self, table):
         """The name discovery gives ``table`` (a validated name): as the server resolves it
         (search_path), schema-qualified outside public; None if it does not exist."""

@@ -82,7 +82,7 @@ def test_fernet_discover_module_fails_on_named_keys_in_check_mode_too(db_url, tm
     assert webops_db.raw_digest(db_url) == raw
     report = results["report"]
     assert not report["changed"] and report["fingerprints"] == {"current": _fp(key)}
-    assert "plugins_vault_item.sealed" in [describe for describe in ("%s.%s" % (c["table"], c["column"]) for c in report["columns"])]
+    assert "plugins_vault_item.sealed" in ["%s.%s" % (c["table"], c["column"]) for c in report["columns"]]
     refused = results["refuse"]
     assert refused["failed"] and "plugins_vault_item.sealed (40, ids" in refused["msg"]
     assert "legacy_notes.body (%d, ids" % LOST_ROWS in refused["msg"] and "ignore" in refused["msg"]
