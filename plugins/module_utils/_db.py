@@ -270,9 +270,7 @@ class Adapter:
 
     # -- helpers shared by both adapters -------------------------------------------------------
     def _select_sql(self, spec, info, first):
-        # char(n) comes back padded with spaces; as text it is the token (tokens never end in a space),
-        # which the guard on the old value (_match) compares the same way.
-        value = quote_identifier(spec.column) + ("::text" if info.is_json_type or info.data_type == "bpchar" else "")
+        value = quote_identifier(spec.column) + ("::text" if info.is_json_type else "")
         conditions = [] if first else ["%s > %s" % (quote_identifier(spec.pk), self.placeholder)]
         if spec.where:
             # psycopg reads every % of a query with parameters as a placeholder.
@@ -772,7 +770,7 @@ class PostgresAdapter(Adapter):
         which the planner may hash the whole table for every batch). Two parameters: first, last key."""
         pk, column = quote_identifier(spec.pk), quote_identifier(spec.column)
         return "t.{pk} = v.pk AND t.{column}{as_text} = v.old AND t.{pk} BETWEEN %s::{pk_type} AND %s::{pk_type}".format(
-            pk=pk, column=column, as_text="::text" if info.is_json_type or info.data_type == "bpchar" else "", pk_type=info.pk_type)
+            pk=pk, column=column, as_text="::text" if info.is_json_type else "", pk_type=info.pk_type)
 
     @staticmethod
     def _arrays(*columns):

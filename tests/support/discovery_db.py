@@ -35,8 +35,10 @@ def add_foreign_tables(url, key, unknown_key):
             "CREATE TABLE chatter (id integer PRIMARY KEY, note text)",
         ]
         if pg:
-            statements += ["CREATE SCHEMA billing",
-                           "CREATE TABLE billing.cards (id integer PRIMARY KEY, holder varchar(80), pan_token char(200))"]
+            # char(n): discovery reads it as the token it holds, padding aside (here under the lost key).
+            statements += ["CREATE TABLE legacy_codes (id integer PRIMARY KEY, code char(150))",
+                           "CREATE SCHEMA billing",
+                           "CREATE TABLE billing.cards (id integer PRIMARY KEY, holder varchar(80), pan_token varchar(200))"]
         for statement in statements:
             db.execute(statement)
         db.executemany("INSERT INTO plugins_vault_item (id, label, sealed) VALUES (?, ?, ?)",
@@ -51,6 +53,8 @@ def add_foreign_tables(url, key, unknown_key):
         db.executemany("INSERT INTO chatter (id, note) VALUES (?, ?)",
                        [(1, "tokens start with gAAAAA, see the guide"), (2, "gAAAAA" + "x" * 120)])
         if pg:
+            db.executemany("INSERT INTO legacy_codes (id, code) VALUES (?, ?)",
+                           [(i, lost.encrypt(b"code %d" % i).decode()) for i in range(1, 3)])
             db.executemany("INSERT INTO billing.cards (id, holder, pan_token) VALUES (?, ?, ?)",
                            [(i, "holder %d" % i, current.encrypt(b"4111 %d" % i).decode()) for i in range(1, SCHEMA_ROWS + 1)])
         db.commit()
@@ -74,7 +78,7 @@ def foreign_digest(url):
     """Every stored value of the tables add_foreign_tables() made, as read back: any write changes it."""
     tables = ["plugins_vault_item", "legacy_notes", "integrations", "chatter"]
     if url.startswith("postgres"):
-        tables.append("billing.cards")
+        tables += ["legacy_codes", "billing.cards"]
     with webops_db.Database(url) as db:
         return dict((table, db.query("SELECT * FROM %s ORDER BY id" % table)) for table in tables)
 
@@ -97,6 +101,6 @@ def opened_by(url, key):
         settings = [row[0] if isinstance(row[0], dict) else json.loads(row[0]) for row in db.query("SELECT settings FROM integrations")]
         found["integrations.settings"] = (sum(opens(s["webhook_key"]) for s in settings), len(settings))
         if db.backend == "postgresql":
-            cards = [row[0].strip() for row in db.query("SELECT pan_token FROM billing.cards")]
+            cards = [row[0] for row in db.query("SELECT pan_token FROM billing.cards")]
             found["billing.cards.pan_token"] = (sum(map(opens, cards)), len(cards))
     return found
