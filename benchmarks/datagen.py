@@ -199,3 +199,83 @@ def _load_sqlite(path: str, results) -> None:
         conn.commit()
     finally:
         conn.close()
+
+
+# ---------------------------------------------------------------- text columns outside the profile
+
+# Two tables of an application's ordinary text (names, e-mail addresses, URLs, notes, JSON settings),
+# 10 text columns each, ``rows`` rows per table: what discovery has to read besides the token columns.
+# One value in TOKEN_EVERY of the notes column holds a token under the seeding key (a hand-encrypted value).
+OTHER_TABLES = {
+    'bench_profile': ('display_name', 'email', 'website', 'bio', 'city', 'street', 'phone', 'locale', 'timezone', 'notes'),
+    'bench_activity': ('action', 'path', 'user_agent', 'referrer', 'ip', 'message', 'tags', 'status', 'payload', 'settings'),
+}
+TOKEN_EVERY = 1000
+_WORDS = ('alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec '
+          'romeo sierra tango uniform victor whiskey xray yankee zulu deploy server backup cache queue worker '
+          'release update config domain certificate ssl renew panel user login').split()
+
+
+def other_columns() -> int:
+    return sum(len(columns) for columns in OTHER_TABLES.values())
+
+
+def _sentence(rng: random.Random, low: int, high: int) -> str:
+    return ' '.join(rng.choice(_WORDS) for _word in range(rng.randint(low, high))).capitalize() + '.'
+
+
+def _other_row(table: str, pk: int, rng: random.Random, fernet) -> tuple:
+    if table == 'bench_profile':
+        name = '%s %s' % (rng.choice(_WORDS).title(), rng.choice(_WORDS).title())
+        notes = fernet.encrypt(b'hand-encrypted %d' % pk).decode() if pk % TOKEN_EVERY == 0 else _sentence(rng, 5, 30)
+        return (pk, name, '%s.%d@example.org' % (name.split()[0].lower(), pk), 'https://%s.example.com/' % rng.choice(_WORDS),
+                _sentence(rng, 10, 40), rng.choice(_WORDS).title(), '%d %s Street' % (rng.randint(1, 999), rng.choice(_WORDS).title()),
+                '+1-555-%04d' % rng.randint(0, 9999), rng.choice(('en-US', 'de-DE', 'fr-FR')), 'Europe/%s' % rng.choice(_WORDS).title(),
+                notes)
+    settings = json.dumps({'theme': rng.choice(('dark', 'light')), 'page_size': rng.randint(10, 100),
+                           'notify': [rng.choice(_WORDS) for _word in range(3)]})
+    return (pk, rng.choice(('login', 'deploy', 'backup', 'restart')), '/%s/%s/%d' % (rng.choice(_WORDS), rng.choice(_WORDS), pk),
+            'Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/%d.0' % rng.randint(90, 130),
+            'https://panel.example.org/%s' % rng.choice(_WORDS), '10.%d.%d.%d' % (rng.randint(0, 255), rng.randint(0, 255), rng.randint(1, 254)),
+            _sentence(rng, 8, 25), ','.join(rng.choice(_WORDS) for _word in range(3)), rng.choice(('ok', 'failed', 'pending')),
+            json.dumps({'id': pk, 'detail': _sentence(rng, 4, 12)}), settings)
+
+
+def seed_other_columns(url: str, key: bytes, rows: int) -> int:
+    """Create OTHER_TABLES at ``url`` with ``rows`` rows each (on PostgreSQL the last two columns of
+    bench_activity are json and jsonb); returns how many of their values are tokens."""
+    fernet = Fernet(key)
+    rng = random.Random(11)
+    postgres = url.startswith(('postgresql://', 'postgres://'))
+    if postgres:
+        import psycopg
+        conn = psycopg.connect(url)
+    else:
+        import sqlite3
+        conn = sqlite3.connect(url[len('sqlite:///'):])
+    try:
+        for table, columns in OTHER_TABLES.items():
+            types = ['text'] * len(columns)
+            if postgres and table == 'bench_activity':
+                types[-2:] = ['json', 'jsonb']
+            conn.execute('CREATE TABLE %s (id integer PRIMARY KEY, %s)' % (
+                table, ', '.join('%s %s' % (column, kind) for column, kind in zip(columns, types))))
+            names = ('id',) + columns
+            for start in range(1, rows + 1, CHUNK):
+                batch = [_other_row(table, pk, rng, fernet) for pk in range(start, min(start + CHUNK, rows + 1))]
+                if postgres:
+                    with conn.cursor().copy('COPY %s (%s) FROM STDIN' % (table, ', '.join(names))) as copy:
+                        for row in batch:
+                            copy.write_row(row)
+                else:
+                    conn.executemany('INSERT INTO %s (%s) VALUES (%s)' % (table, ', '.join(names), ', '.join('?' * len(names))), batch)
+        conn.commit()
+        if postgres:
+            conn.autocommit = True
+            conn.execute('VACUUM ANALYZE')
+        else:
+            conn.execute('ANALYZE')
+            conn.commit()
+    finally:
+        conn.close()
+    return rows // TOKEN_EVERY

@@ -62,6 +62,7 @@ TARGET_C_OVER_A = 5.0
 TARGET_C_OVER_B = 0.7
 TARGET_RSS_MB = 200.0
 TARGET_WINDOW_OVER_MODULE = 1.5
+TARGET_D_OVER_C = 0.5  # discovery over the profile plus 20 other text columns, against fernet_rotate on that database
 
 
 # ---------------------------------------------------------------- machine
@@ -334,8 +335,13 @@ def child_main() -> int:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     with connect(params['url']) as adapter:
-        result = engine.rotate(adapter, specs, new_key, old_keys, batch_size=params['batch_size'], workers=params['workers'],
-                               progress=progress)
+        if params.get('mode') == 'discover':
+            # What rotate_keys step 1 runs: every other text column, with the keys it holds.
+            result = engine.discover(adapter, specs, [('old', old_keys[0]), ('new', new_key)], batch_size=params['batch_size'],
+                                     progress=progress)
+        else:
+            result = engine.rotate(adapter, specs, new_key, old_keys, batch_size=params['batch_size'], workers=params['workers'],
+                                   progress=progress)
     seconds = time.perf_counter() - start
     stop.set()
     sampler.join()
@@ -436,9 +442,9 @@ def launcher_main() -> int:
     return 0
 
 
-def run_engine(launcher: Launcher, url: str, old: bytes, new: bytes, args, profile: str | None) -> dict:
+def run_engine(launcher: Launcher, url: str, old: bytes, new: bytes, args, profile: str | None, mode: str = 'rotate') -> dict:
     params = {'url': url, 'new_key': new.decode('ascii'), 'old_keys': [old.decode('ascii')],
-              'batch_size': args.batch_size, 'workers': args.workers, 'profile': profile}
+              'batch_size': args.batch_size, 'workers': args.workers, 'profile': profile, 'mode': mode}
     env = {'WEBOPS_BENCH_COLLECTIONS': os.path.abspath(args.collections_path)} if args.collections_path else {}
     peak = [0]
     stop = threading.Event()
@@ -477,6 +483,11 @@ def measure(backend, launcher: Launcher, rows: int, args, log) -> dict:
     start = time.perf_counter()
     counts = datagen.seed(template_url, old, rows)
     log('  seeded %d rows in %.1f s' % (rows, time.perf_counter() - start))
+    other_tokens = 0
+    if args.discovery:
+        start = time.perf_counter()
+        other_tokens = datagen.seed_other_columns(template_url, old, rows)
+        log('  seeded %d other text columns, %d rows per table, in %.1f s' % (datagen.other_columns(), rows, time.perf_counter() - start))
     tokens = count_tokens(template_url)
     seeded_digest = None if args.no_verify else webops_db.digest(template_url, [old], include_unknown=False)
     entry = {'backend': backend.name, 'rows': rows, 'tokens': tokens, 'table_rows': counts}
@@ -538,6 +549,26 @@ def measure(backend, launcher: Launcher, rows: int, args, log) -> dict:
                                'digest equal: %s)' % (backend.name, rows, rotated, tokens, after == seeded_digest))
         log('  verified: all %d values open with the new key, plaintext digest unchanged' % tokens)
     backend.drop(url)
+    if args.discovery:
+        # (d) discovery over the same database, before any rotation (as rotate_keys step 1 runs it)
+        url = backend.clone(label + '_discovery')
+        backend.settle()
+        log('  (d) discovery over %d other text columns, batch_size=%d ...' % (datagen.other_columns(), args.batch_size))
+        load = os.getloadavg()[0]
+        server_cpu = backend.server_cpu_seconds()
+        found = run_engine(launcher, url, old, new, args, None, mode='discover')
+        found['server_cpu_s'] = backend.server_cpu_seconds() - server_cpu
+        found['load_before'] = load
+        found['columns'] = datagen.other_columns()
+        backend.drop(url)
+        under_old = sum((found.get('totals') or {}).get('by_key', {}).values())
+        if under_old != other_tokens:
+            raise RuntimeError('%s %d rows: discovery found %d tokens, %d were seeded' % (backend.name, rows, under_old, other_tokens))
+        found['tokens_found'] = under_old
+        entry['discovery'] = found
+        entry['d_over_c'] = found['seconds'] / engine['seconds']
+        log('  discovery: %.1f s (%.2f x fernet_rotate), found all %d tokens; peak RSS %.0f MB' % (
+            found['seconds'], entry['d_over_c'], under_old, found['maxrss_self_mb']))
     backend.drop(template_url)
     entry['engine'] = engine
     entry['c_over_a'] = engine['rows_per_s'] / baseline['rows_per_s']
@@ -677,6 +708,24 @@ def render(info: dict, entries: list, args, backend_settings: dict) -> str:
             eng['tokens_per_cpu_s'] / ceiling['tokens_per_cpu_s'], eng['client_tokens_per_cpu_s'] / ceiling['tokens_per_cpu_s'],
             _n(ceiling['before']['tokens_per_s_one_process']), _n(ceiling['after']['tokens_per_s_one_process']),
             base['load_before'], eng['load_before']))
+    found = [entry for entry in entries if entry.get('discovery')]
+    if found:
+        lines += [
+            '',
+            '(d) discovery: `engine.discover()`, what rotate_keys runs in step 1, over the same database with %d text columns '
+            'outside the profile (two tables of ordinary application text, as many rows each as the token tables, one '
+            'value in %d a token), in a fresh process like (c). Goal: d/c ≤ %.1f, memory flat as rows grow.'
+            % (datagen.other_columns(), datagen.TOKEN_EVERY, TARGET_D_OVER_C),
+            '',
+            '| backend | rows | other text columns | tokens found | (d) time | (c) time | d/c | (d) peak RSS | db server CPU |',
+            '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+        ]
+        for entry in found:
+            disc = entry['discovery']
+            lines.append('| %s | %s | %d | %s | %.1f s | %.1f s | %.2f %s | %.0f MB | %s |' % (
+                entry['backend'], _n(entry['rows']), disc['columns'], _n(disc['tokens_found']), disc['seconds'],
+                entry['engine']['seconds'], entry['d_over_c'], 'reached' if entry['d_over_c'] <= TARGET_D_OVER_C else 'above the goal',
+                disc['maxrss_self_mb'], '%.1f s' % disc['server_cpu_s'] if entry['backend'] == 'postgresql' else 'in process'))
     lines += [
         '',
         'Goals: c/a ≥ %.0f on PostgreSQL at 100k rows, c/b ≥ %.1f, peak RSS ≤ %.0f MB at 1M rows.' % (
@@ -706,6 +755,8 @@ def parse_args(argv=None):
     parser.add_argument('--pg-fsync', choices=('on', 'off'), default='on', help='PostgreSQL fsync (default: on, like production)')
     parser.add_argument('--ceiling-seconds', type=float, default=3.0, help='how long to measure (b) (default: %(default)s)')
     parser.add_argument('--no-verify', action='store_true', help='skip the digest check of the rotated databases')
+    parser.add_argument('--no-discovery', dest='discovery', action='store_false',
+                        help='skip (d), discovery over 20 other text columns (seeded into every database)')
     parser.add_argument('--profile', action='store_true', help='cProfile the engine\'s main process into benchmarks/results/')
     parser.add_argument('--collections-path', metavar='DIR',
                         help='import webops.encryption from DIR/ansible_collections instead of this checkout (A/B a patched engine)')

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
 
-    # Options shared by the database modules (fernet_encrypt, fernet_rotate, fernet_audit, fernet_recover).
+    # Options shared by the database modules (fernet_encrypt, fernet_rotate, fernet_audit, fernet_recover, fernet_discover).
     DOCUMENTATION = r"""
 options:
   database_url:
@@ -46,12 +46,14 @@ options:
     description:
       - More token columns, added to the profile's; an entry naming a column the profile has replaces it.
       - Table, column and primary key names must be plain identifiers (letters, digits, C(_); at most 63).
+        On PostgreSQL a table outside the search path is named C(schema.table), as M(webops.encryption.fernet_discover)
+        names it.
     type: list
     elements: dict
     default: []
     suboptions:
       table:
-        description: Table name.
+        description: Table name, or C(schema.table) (PostgreSQL).
         type: str
         required: true
       column:

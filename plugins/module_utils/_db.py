@@ -74,6 +74,21 @@ _PG_JSON_TYPES = ("json", "jsonb")
 WIDEN_LOCK_TIMEOUT = "5s"
 
 
+def _qualified(schema, table):
+    """A PostgreSQL table as discovery names it: ``table`` in public, ``schema.table`` elsewhere."""
+    return table if schema == "public" else "%s.%s" % (schema, table)
+
+
+class _Named:
+    """The two names _has_unique_index() reads from a spec."""
+
+    __slots__ = ("table", "pk")
+
+    def __init__(self, table, pk):
+        self.table = table
+        self.pk = pk
+
+
 class ColumnInfo:
     __slots__ = ("data_type", "max_length", "pk_type", "is_json_type")
 
@@ -300,6 +315,49 @@ class Adapter:
                 return
             last = rows[-1][0]
 
+    # -- discovery: every text column outside the token columns, read for candidates only -------
+
+    def iter_candidates(self, table, batch_size):
+        """Yield lists of (row id, value or None per column of ``table``, a DiscoveryTable): one
+        pass over the table that sends only values holding TOKEN_MARK (the server filters and
+        blanks the rest), at most ``batch_size`` rows in memory. Reads only."""
+        tests = [self._holds_mark(quote_identifier(name) + ("::text" if as_text else "")) for name, _type, as_text in table.columns]
+        values = ["CASE WHEN %s THEN %s%s END" % (test, quote_identifier(name), "::text" if as_text else "")
+                  for test, (name, _type, as_text) in zip(tests, table.columns)]
+        sql = "SELECT %s, %s FROM %s WHERE %s" % (table.row_id, ", ".join(values), quote_identifier(table.name), " OR ".join(tests))
+        return self._stream(sql, batch_size)
+
+    def _holds_mark(self, expression):
+        raise NotImplementedError
+
+    def _stream(self, sql, batch_size):
+        raise NotImplementedError
+
+
+class DiscoveryTable:
+    """A table discovery reads: its name (``schema.table`` outside PostgreSQL's public schema),
+    the unique column that names its rows (or None), the SQL of the row id it reports, and its
+    text columns [(name, declared type, read as text)]."""
+
+    __slots__ = ("name", "pk", "row_id", "columns")
+
+    def __init__(self, name, pk, row_id, columns):
+        self.name = name
+        self.pk = pk
+        self.row_id = row_id
+        self.columns = columns
+
+
+# Every Fernet token begins with it (version byte 0x80 and a timestamp below 2**32 seconds), in
+# both base64 alphabets; discovery reads only values that contain it.
+TOKEN_MARK = "gAAAAA"
+_PLAIN_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
+def plain_name(name):
+    """True when ``name`` can be quoted by quote_identifier (others are reported, never read)."""
+    return isinstance(name, str) and _PLAIN_NAME_RE.fullmatch(name) is not None
+
 
 _TYPE_NAMES = {bytes: "BLOB", int: "integer", float: "real"}
 
@@ -434,6 +492,55 @@ class SQLiteAdapter(Adapter):
             raise
         self._commit(cur)
         return count
+
+    # -- discovery ----------------------------------------------------------------------------
+
+    def table_name(self, table):
+        """The name discovery gives ``table`` (a validated name; SQLite names ignore case)."""
+        return table.lower()
+
+    def discovery_tables(self):
+        """(tables to read, [(table, reason)] not read): every table and every column that can hold
+        text (all but an INTEGER PRIMARY KEY, which is the rowid)."""
+        tables, skipped = [], []
+        for (name,) in self._fetch("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' "
+                                   "ESCAPE '\\' ORDER BY name"):
+            if not plain_name(name):
+                skipped.append((name, "its name is not a plain SQL identifier"))
+                continue
+            info = self._fetch("PRAGMA table_info(%s)" % quote_identifier(name))
+            primary = [row for row in info if row[5]]
+            rowid_alias = primary[0][1] if len(primary) == 1 and (primary[0][2] or "").upper() == "INTEGER" else None
+            pk = None
+            if len(primary) == 1:
+                pk = primary[0][1]
+            else:
+                for row in info:
+                    if self._has_unique_index(_Named(name, row[1])):
+                        pk = row[1]
+                        break
+            columns = [(row[1], (row[2] or "").lower(), False) for row in info if row[1] != rowid_alias]
+            bad = [column for column, _type, _text in columns if not plain_name(column)]
+            if bad:
+                skipped.append((name, "column name(s) %s are not plain SQL identifiers" % ", ".join(bad)))
+                columns = [c for c in columns if plain_name(c[0])]
+            if columns:
+                tables.append(DiscoveryTable(name.lower(), pk, quote_identifier(pk) if pk and plain_name(pk) else "rowid", columns))
+        return tables, skipped
+
+    def _holds_mark(self, expression):
+        return "(typeof(%s) = 'text' AND instr(%s, '%s') > 0)" % (expression, expression, TOKEN_MARK)
+
+    def _stream(self, sql, batch_size):
+        try:
+            cursor = self.conn.execute(sql)
+            while True:
+                rows = cursor.fetchmany(batch_size)
+                if not rows:
+                    return
+                yield rows
+        except sqlite3.Error as exc:
+            raise DatabaseError("SQLite: %s" % exc)
 
 
 class _SQLiteLock:
@@ -672,6 +779,79 @@ class PostgresAdapter(Adapter):
         if psycopg is not None:
             return [list(column) for column in columns], "%b"
         return [array_literal(column) for column in columns], "%s"
+
+    # -- discovery ----------------------------------------------------------------------------
+
+    def table_name(self, table):
+        """The name discovery gives ``table`` (a validated name): as the server resolves it
+        (search_path), schema-qualified outside public; None if it does not exist."""
+        rows = self._fetch("SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                           "WHERE c.oid = to_regclass(%s)", (quote_identifier(table),))
+        return _qualified(*rows[0]) if rows else None
+
+    def discovery_tables(self):
+        """(tables to read, [(table, reason)] not read): every table of every schema but the
+        system ones whose text, varchar, char, json or jsonb columns this connection may read
+        (a partitioned table is read through its parent)."""
+        found = self._fetch(
+            "SELECT c.oid, n.nspname, c.relname, a.attname, t.typname, "
+            "has_column_privilege(c.oid, a.attnum, 'SELECT') FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+            "JOIN pg_type t ON t.oid = a.atttypid "
+            "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND t.typname IN ('text', 'varchar', 'bpchar', 'json', 'jsonb') "
+            "AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' "
+            "ORDER BY n.nspname, c.relname, a.attnum")
+        keys = {}
+        for oid, name, typname, primary in self._fetch(
+                "SELECT i.indrelid, a.attname, t.typname, i.indisprimary FROM pg_index i "
+                "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+                "JOIN pg_type t ON t.oid = a.atttypid "
+                "WHERE i.indisunique AND i.indnatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL "
+                "ORDER BY i.indisprimary DESC"):
+            if typname in _PG_INT_TYPES + ("text", "varchar", "uuid") and plain_name(name):
+                keys.setdefault(oid, name)
+        tables, skipped, by_oid = [], [], {}
+        for oid, schema, relname, column, typname, readable in found:
+            name = _qualified(schema, relname)
+            if not (plain_name(schema) and plain_name(relname)):
+                if (name, "its name is not a plain SQL identifier") not in skipped:
+                    skipped.append((name, "its name is not a plain SQL identifier"))
+                continue
+            if not plain_name(column) or not readable:
+                skipped.append(("%s.%s" % (name, column), "this connection may not read it" if not readable
+                                else "its name is not a plain SQL identifier"))
+                continue
+            if oid not in by_oid:
+                pk = keys.get(oid)
+                by_oid[oid] = DiscoveryTable(name, pk, quote_identifier(pk) if pk else "ctid::text", [])
+                tables.append(by_oid[oid])
+            by_oid[oid].columns.append((column, typname, typname in _PG_JSON_TYPES))
+        return tables, skipped
+
+    def _holds_mark(self, expression):
+        return "strpos(%s, '%s') > 0" % (expression, TOKEN_MARK)
+
+    def _stream(self, sql, batch_size):
+        """A server-side cursor in one read-only transaction: FETCH batch after batch."""
+        cur = self.conn.cursor()
+        try:
+            cur.execute("BEGIN READ ONLY")
+            try:
+                cur.execute("DECLARE webops_discovery NO SCROLL CURSOR FOR " + sql)
+                while True:
+                    cur.execute("FETCH FORWARD %d FROM webops_discovery" % int(batch_size))
+                    rows = cur.fetchall()
+                    if not rows:
+                        break
+                    yield rows
+            finally:
+                if not getattr(self.conn, "closed", False):
+                    cur.execute("ROLLBACK")
+        except Exception as exc:
+            raise self._error(exc)
+        finally:
+            cur.close()
 
 
 # Used with fullmatch: "$" alone would also match before a final newline, which PostgreSQL trims.

@@ -45,8 +45,20 @@ def validate_identifier(name, what="identifier"):
     return name
 
 
+def validate_table(name):
+    """Return ``name`` if it is a table name: a plain identifier, or ``schema.table`` (PostgreSQL)."""
+    if isinstance(name, str) and name.count(".") == 1:
+        for part in name.split("."):
+            validate_identifier(part, "table")
+        return name
+    return validate_identifier(name, "table")
+
+
 def quote_identifier(name):
-    """Double-quote a validated identifier (validation leaves no quote to escape)."""
+    """Double-quote a validated identifier, or each part of a ``schema.table`` name (validation
+    leaves no quote to escape)."""
+    if isinstance(name, str) and name.count(".") == 1:
+        return ".".join('"%s"' % validate_identifier(part) for part in name.split("."))
     return '"%s"' % validate_identifier(name)
 
 
@@ -70,7 +82,7 @@ class ColumnSpec:
 
     def __init__(self, table, column, pk="id", where=None, json_keys=None,
                  keyed_by=KEYED_BY_ENCRYPTION_KEY, on_lost=ON_LOST_CLEAR):
-        self.table = validate_identifier(table, "table")
+        self.table = validate_table(table)
         self.column = validate_identifier(column, "column")
         self.pk = validate_identifier(pk or "id", "pk")
         if self.pk == self.column:

@@ -4,7 +4,7 @@
 """Encrypt, rotate, audit and recover every token column of a database.
 
 Plain Python over a database adapter (``connect(url)``) and a list of ``columns.ColumnSpec``;
-the modules and the benchmark call the same four functions:
+the modules and the benchmark call the same five functions:
 
     encrypt(db, specs, key, other_keys=(), batch_size=5000, workers=None, check_mode=False, progress=None,
             scan_progress=None)
@@ -12,6 +12,7 @@ the modules and the benchmark call the same four functions:
            workers=None, check_mode=False, progress=None, scan_progress=None, widen=False)
     audit(db, specs, keys, batch_size=5000, secret_keyring=None, progress=None)
     purge_unreadable(db, specs, key, export_path, check_mode=False, batch_size=5000, other_keys=())
+    discover(db, covered_specs, keys, ignore=(), batch_size=5000, progress=None)
 
 ``progress`` and ``scan_progress`` are optional callables ``(table, column, rows_done, rows_total)``:
 after each committed batch, and after each batch of the scan before any write.
@@ -47,6 +48,7 @@ from ansible_collections.webops.encryption.plugins.module_utils._engine.argument
     DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, as_key, check_batch_size, check_workers, default_workers, make_keyring)
 from ansible_collections.webops.encryption.plugins.module_utils._engine.audit import audit
 from ansible_collections.webops.encryption.plugins.module_utils._engine.codec import Codec, token_length
+from ansible_collections.webops.encryption.plugins.module_utils._engine.discovery import discover
 from ansible_collections.webops.encryption.plugins.module_utils._engine.errors import (
     ColumnTooNarrow, DatabaseError, EngineError, InvalidArgument, LockHeld, UnknownTokens, VerificationError)
 from ansible_collections.webops.encryption.plugins.module_utils._engine.jobs import EncryptJob, RotateJob, ScanJob
@@ -155,7 +157,7 @@ def _write_result(columns, fields, widened, check_mode, workers, batch_size, sta
     return result
 
 
-__all__ = ["encrypt", "rotate", "audit", "purge_unreadable", "token_length", "default_workers", "EngineError",
+__all__ = ["encrypt", "rotate", "audit", "purge_unreadable", "discover", "token_length", "default_workers", "EngineError",
            "DatabaseError", "LockHeld", "UnknownTokens", "ColumnTooNarrow", "VerificationError", "InvalidArgument",
            "widen_columns", "widened_width", "connect", "DEFAULT_BATCH_SIZE", "MAX_BATCH_SIZE", "MAX_IDS", "ON_UNKNOWN",
            "WIDEN_MARGIN", "WIDEN_MINIMUM", "ROTATE_COUNTS", "ENCRYPT_COUNTS", "AUDIT_COUNTS", "RECOVER_COUNTS"]

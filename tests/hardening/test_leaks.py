@@ -25,7 +25,7 @@ from support.ansible_runs import write_vars
 from support.leaks import split_core_debug_echo
 from support.playbook_site import ROTATION_STEP_END, fault_environ
 
-DB_MODULES = ("fernet_encrypt", "fernet_rotate", "fernet_audit", "fernet_recover")
+DB_MODULES = ("fernet_encrypt", "fernet_rotate", "fernet_audit", "fernet_recover", "fernet_discover")
 
 
 def _scan_everything(env, runs, tally, extra_secrets=()):
@@ -178,6 +178,10 @@ def _module_playbook(path, env_file, short=False):
         ("fernet_recover", {"key": "{{ key_c }}", "export_path": "{{ export_path }}"}),
         ("fernet_recover", {"key": "{{ key_c }}", "export_path": "{{ export_path }}", "confirm": True}),
         ("fernet_audit", {"keys": {"current": "{{ key_b }}", "old": "{{ key_a }}"}, "database_url": "{{ bad_db_url }}"}),
+        # Discovery: every path that reports keys and findings (success, a refusal naming rows, a bad key).
+        ("fernet_discover", {"keys": {"current": "{{ key_b }}", "old": "{{ key_a }}"}}),
+        ("fernet_discover", {"env_file": env_file, "fail_on_keys": ["current"], "fail_on_unknown": True}),
+        ("fernet_discover", {"keys": {"current": "{{ key_bad }}"}}),
     ]
     if short:
         # PostgreSQL: the calls whose output could carry the URL's password (success, refusal, no connection).

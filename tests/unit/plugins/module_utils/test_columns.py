@@ -48,6 +48,12 @@ def test_bad_identifiers_are_refused(name):
 
 def test_identifiers_are_quoted():
     assert columns.quote_identifier("core_webhook") == '"core_webhook"'
+    # A schema-qualified table (PostgreSQL), each part validated and quoted; never more than two parts.
+    assert columns.quote_identifier("billing.cards") == '"billing"."cards"'
+    assert columns.ColumnSpec("billing.cards", "pan_token").table == "billing.cards"
+    for bad in ("a.b.c", "billing.", ".cards", 'billing."x"'):
+        with pytest.raises(ColumnSpecError):
+            columns.ColumnSpec(bad, "secret")
     assert columns.validate_identifier("x" * 63) == "x" * 63
 
 
