@@ -141,4 +141,3 @@ def test_rotate_keys_refuses_uncovered_columns_then_rotates_them_sqlite(tmp_path
 
 def test_rotate_keys_refuses_uncovered_columns_then_rotates_them_postgresql(tmp_path, pg_url):
     _run_refusal_then_rotation(tmp_path, pg_url)
-

@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import base64
 import os
+import re
 
 from support import webops_db
 from support.ansible_runs import run_tasks
