@@ -25,10 +25,11 @@ rm -f ".tmp/reports/$name.skipped"
 if [ "$1" = pytest ]; then
     shift
     # One hung test fails alone, with a traceback, instead of the whole stage hitting its limit
-    # (pytest-timeout; PYTEST_TIMEOUT seconds per test).
+    # (pytest-timeout; PYTEST_TIMEOUT seconds per test). Generous: the longest tests run a dozen
+    # playbooks, and the matrix shares the two cores with the main stages.
     # shellcheck disable=SC2086
     set -- "$VENV/bin/python" -m pytest "$@" --junitxml=".tmp/reports/$name.xml" -o junit_suite_name="$name" \
-        --timeout="${PYTEST_TIMEOUT:-300}" ${PYTEST_ARGS:-}
+        --timeout="${PYTEST_TIMEOUT:-900}" ${PYTEST_ARGS:-}
 fi
 
 echo
