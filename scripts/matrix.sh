@@ -5,7 +5,7 @@
 #
 # scripts/matrix.sh MINOR...: the tests that concern ansible-core, on each ansible-core MINOR
 # (e.g. 2.20 2.21), each in its own venv .venv-MINOR (scripts/ci_deps.sh matrix MINOR):
-# sanity, then the unit, integration and hardening files that go through ansible-core
+# sanity, then the unit, integration and hardening files (MATRIX_SUITES) that go through ansible-core
 # (scripts/test_scope.py ansible). The engine-only files (scripts/test_scope.py engine) test
 # plain Python, not ansible-core: .venv runs them on its Python (3.11), and a MINOR listed in
 # MATRIX_ENGINE (default 2.21, on Python 3.13) runs them on its Python too; the other versions
@@ -22,10 +22,10 @@ cd "$ROOT" || exit 1
 
 # Time limits (minutes) per step: in `make test` the versions share the 2 cores with each other
 # and with the main stages, so each step takes longer than the same step run alone.
-LIMIT_SANITY="${LIMIT_SANITY:-15}"
-LIMIT_UNIT="${LIMIT_UNIT:-5}"
-LIMIT_INTEGRATION="${LIMIT_INTEGRATION:-40}"
-LIMIT_HARDENING="${LIMIT_HARDENING:-30}"
+LIMIT_SANITY="${LIMIT_SANITY:-20}"
+LIMIT_UNIT="${LIMIT_UNIT:-8}"
+LIMIT_INTEGRATION="${LIMIT_INTEGRATION:-60}"
+LIMIT_HARDENING="${LIMIT_HARDENING:-50}"
 MATRIX_ENGINE="${MATRIX_ENGINE-2.21}"
 MATRIX_JOBS="${MATRIX_JOBS:-0}"
 
@@ -43,7 +43,7 @@ one_version() {
         scripts/ci_stage.sh "$@" || status=1
     }
     step "sanity-$minor" "$LIMIT_SANITY" scripts/sanity.sh
-    for suite in unit integration hardening; do
+    for suite in ${MATRIX_SUITES:-unit integration hardening}; do
         mapfile -t files < <("$VENV/bin/python" scripts/test_scope.py "$([ "$scope" = all ] && echo all || echo ansible)" "tests/$suite")
         [ "${#files[@]}" -gt 0 ] || continue
         local limit_var="LIMIT_${suite^^}"
