@@ -21,7 +21,7 @@ from cryptography.fernet import Fernet
 
 from support.leaks import Needles
 from support.paths import REPO
-from support.playbook_site import ENV, ROTATION_STEP_END, Environment, step_of
+from support.playbook_site import ENV, HOSTS_SECRET_KEY, ROTATION_STEP_END, Environment, step_of
 
 pytestmark = [pytest.mark.playbook, pytest.mark.slow, pytest.mark.postgres]
 
@@ -53,7 +53,8 @@ def secret_extra_vars(site, database_url):
         "webops_custody_key": new_key,
         "webops_encryption_key_history": [{"key": retired, "retired": "2026-01-01T00:00:00Z", "reason": "routine"}],
         "webops_database_url": database_url,
-        "webops_secret_key": "sk-current-" + secrets.token_urlsafe(40),
+        # The hosts' own SECRET_KEY: step 1 refuses a vault (or -e) SECRET_KEY the hosts do not hold.
+        "webops_secret_key": HOSTS_SECRET_KEY,
         "webops_secret_key_next": "sk-next-" + secrets.token_urlsafe(40),
         "webops_secret_key_history": [{"key": "sk-retired-" + secrets.token_urlsafe(40)}],
     }
