@@ -45,11 +45,20 @@ def validate_identifier(name, what="identifier"):
     return name
 
 
+# PostgreSQL's own schemas: the collection never reads or writes their tables.
+SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
+
+
 def validate_table(name):
-    """Return ``name`` if it is a table name: a plain identifier, or ``schema.table`` (PostgreSQL)."""
+    """Return ``name`` if it is a table name: a plain identifier, or ``schema.table`` (PostgreSQL)
+    outside the system schemas."""
     if isinstance(name, str) and name.count(".") == 1:
+        schema, _table = name.split(".")
         for part in name.split("."):
             validate_identifier(part, "table")
+        if schema.lower() in SYSTEM_SCHEMAS or schema.lower().startswith("pg_"):
+            raise ColumnSpecError("invalid table %r: %s is a system schema; name a table of the application's "
+                                  "schema" % (name, schema))
         return name
     return validate_identifier(name, "table")
 
