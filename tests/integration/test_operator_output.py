@@ -51,6 +51,12 @@ def directory_inventory(root, database_url, key):
     return inventory
 
 
+# What a directory inventory holds after a run: the operator's two files, the vault, and the
+# vault's lock file beside it (a dot file, which Ansible's inventory never reads).
+VAULT_AND_INVENTORY = ["group_vars/%s/.vault.yml.lock" % ENV, "group_vars/%s/main.yml" % ENV,
+                       "group_vars/%s/vault.yml" % ENV, "hosts.yml"]
+
+
 def files_in(top):
     return sorted(os.path.relpath(os.path.join(d, f), top) for d, _dirs, names in os.walk(top) for f in names)
 
@@ -83,13 +89,13 @@ def test_directory_inventory_stays_clean_and_output_says_what_happened(tmp_path,
     assert "webops_encryption_key" in lines[0]["details"]["refused_because"], lines[0]
     assert lines[0]["details"]["stopped_in_step"] == 1
 
-    # Setup: the JSON credentials column holds several values per row and says so; the vault is the
-    # one file the inventory directory gains.
+    # Setup: the JSON credentials column holds several values per row and says so; the vault (and its
+    # lock file) is all the inventory directory gains.
     setup = run("setup_encryption.yml")
     assert setup.returncode == 0, setup.stdout[-4000:]
     assert re.search(r"automation_data_source_credentials\.credentials: \d+ values in 6 rows, ", setup.stdout), setup.stdout[-4000:]
     assert re.search(r"core_webhook\.secret: 6 rows, \d+ already encrypted, 1 newly encrypted, ", setup.stdout)
-    assert files_in(inventory) == ["group_vars/%s/main.yml" % ENV, "group_vars/%s/vault.yml" % ENV, "hosts.yml"]
+    assert files_in(inventory) == VAULT_AND_INVENTORY
     assert os.path.isfile(controller_log)
 
     # A check rotation: every line of its summary speaks of what would happen; no window figure.
@@ -117,7 +123,7 @@ def test_directory_inventory_stays_clean_and_output_says_what_happened(tmp_path,
     assert verify.returncode == 0, verify.stdout[-4000:]
     assert re.search(r"automation_data_source_credentials\.credentials: \d+ values in 6 rows: \d+ under the current key",
                      verify.stdout), verify.stdout[-4000:]
-    assert files_in(inventory) == ["group_vars/%s/main.yml" % ENV, "group_vars/%s/vault.yml" % ENV, "hosts.yml"]
+    assert files_in(inventory) == VAULT_AND_INVENTORY
     assert not os.path.exists(os.path.join(inventory, "logs")) and not os.path.exists(os.path.join(inventory, "key-backups"))
 
 

@@ -142,7 +142,7 @@ def test_fernet_rotate_prints_progress_over_ssh_with_become(ssh_host, tmp_path):
     holder = sqlite3.connect(db_path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     held = True
-    counts_line = re.compile(r"^sshhost: vault_item\.secret: %d/%d \(100%%\)" % (ROWS, ROWS))
+    counts_line = re.compile(r"^sshhost: (?:\w+ )?vault_item\.secret: %d/%d \(100%%\)" % (ROWS, ROWS))
     proc = subprocess.Popen(argv, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             universal_newlines=True, bufsize=1)
     lines = []
