@@ -162,9 +162,9 @@ matrix: venv deps-sanity deps-integration deps-hardening
 # still non-zero when one failed. FAIL_FAST=1 stops at the first failure instead.
 TEST_STAGES ?= lint sanity unit integration hardening molecule build-check docs ee
 # The suites `make test` runs on the other ansible-core versions, beside the main stages on one
-# machine: hardening runs on the main version only there (the hosted workflow's per-version jobs,
-# `make matrix`, run it on every version).
-TEST_MATRIX_SUITES ?= unit integration
+# 2-core machine: sanity and unit there; integration and hardening run on the main version only
+# (the hosted workflow's per-version jobs, `make matrix`, run every suite on every version).
+TEST_MATRIX_SUITES ?= unit
 FAIL_FAST ?=
 export FAIL_FAST
 
