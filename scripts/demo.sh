@@ -39,12 +39,15 @@ if [[ ! -f "$DEMO/webops.sqlite3" ]]; then
     rm -f "$VAULT_FILE"
     # The key the "existing deployment" encrypted its data with. It goes straight into the .env
     # through the environment, never argv; setup adopts it and escrows it in the demo's vault.
+    # Its SECRET_KEY keys the sensitive configuration values the same way.
     DEMO_KEY="$("$PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
-    export DEMO_KEY
+    DEMO_SECRET_KEY="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(40))')"
+    export DEMO_KEY DEMO_SECRET_KEY
     "$PY" "$ROOT/tests/support/webops_db.py" create --url "$DB_URL"
-    "$PY" "$ROOT/tests/support/webops_db.py" seed --url "$DB_URL" --key-env DEMO_KEY --users 25 --legacy-plaintext 3 >/dev/null
+    "$PY" "$ROOT/tests/support/webops_db.py" seed --url "$DB_URL" --key-env DEMO_KEY --secret-key-env DEMO_SECRET_KEY \
+        --users 25 --legacy-plaintext 3 >/dev/null
     "$PY" - "$DEMO/opt/webops/.env" "$DB_URL" <<'PYEOF'
-import os, secrets, sys
+import os, sys
 path, url = sys.argv[1], sys.argv[2]
 text = (
     "# WebOps control panel settings (demo)\n"
@@ -53,12 +56,12 @@ text = (
     "ALLOWED_HOSTS=localhost,127.0.0.1\n"
     "DATABASE_URL=%s\n"
     "ENCRYPTION_KEY=%s\n"
-) % (secrets.token_urlsafe(40), url, os.environ["DEMO_KEY"])
+) % (os.environ["DEMO_SECRET_KEY"], url, os.environ["DEMO_KEY"])
 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
 with os.fdopen(fd, "w") as handle:
     handle.write(text)
 PYEOF
-    unset DEMO_KEY
+    unset DEMO_KEY DEMO_SECRET_KEY
     # control-panel/.env, the link the app reads, is made by setup (it keeps an existing one).
 fi
 
