@@ -4,7 +4,7 @@
 """Controller-side SECRET_KEY filters: its fingerprint, never the key itself, and the custody of an
 environment's SECRET_KEY across its hosts and its vault.
 
-Documentation lives in the sidecar files secret_key_fingerprint.yml and secret_key_custody.yml.
+Documentation lives in the sidecar files (secret_key_fingerprint.yml, secret_key_custody.yml, ...).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -60,6 +60,32 @@ def secret_key_labels(named_keys):
     return custody.labels(named_keys)
 
 
+def _vault(vault):
+    if vault is not None and not isinstance(vault, dict):
+        raise AnsibleFilterError("expects the vault's values as a dict (or null when it could not be read), got a %s"
+                                 % type(vault).__name__)
+    return vault
+
+
+def secret_key_state_keys(env_texts, vault=None, known=None):
+    """Every SECRET_KEY a stopped rotation may have left a value under, in the order secret_key_loss_check
+    names them. Keep the result no_log."""
+    try:
+        return custody.state_keys(_env_texts(env_texts, "secret_key_state_keys"), _vault(vault), known or [])
+    except DotEnvError as exc:
+        raise AnsibleFilterError("secret_key_state_keys: %s" % exc)
+
+
+def secret_key_loss_check(audit, env_texts, vault=None, known=None, vault_name="the vault"):
+    """Whether every configuration value opens with a SECRET_KEY the vault holds, checked now; no key."""
+    if audit is not None and not isinstance(audit, dict):
+        raise AnsibleFilterError("secret_key_loss_check expects fernet_audit's result as a dict, got a %s" % type(audit).__name__)
+    try:
+        return custody.loss_check(audit, _env_texts(env_texts, "secret_key_loss_check"), _vault(vault), known or [], vault_name)
+    except DotEnvError as exc:
+        raise AnsibleFilterError("secret_key_loss_check: %s" % exc)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -67,4 +93,6 @@ class FilterModule(object):
             "secret_key_custody": secret_key_custody,
             "secret_key_custody_key": secret_key_custody_key,
             "secret_key_labels": secret_key_labels,
+            "secret_key_state_keys": secret_key_state_keys,
+            "secret_key_loss_check": secret_key_loss_check,
         }

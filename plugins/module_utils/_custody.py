@@ -206,8 +206,18 @@ class Custody:
             return "key %s" % secret_key_utils.fingerprint(value)
         return describe(value)
 
+    def _namer(self):
+        """How the report names a key: its fingerprint; a weak SECRET_KEY by a label, never a fingerprint."""
+        if self.key_type == "fernet":
+            return self.fingerprint
+        entries = [e for e in self.data.get(self.history) or [] if isinstance(e, dict)]
+        values = [self.data.get(self.current), self.data.get(self.next)] + [e.get("key") for e in entries]
+        label = secret_key_utils.Labels([v for v in values if isinstance(v, str)])
+        return lambda value: label(value) if isinstance(value, str) and value else None
+
     def report(self, now):
         keys = {}
+        name_of = self._namer()
         # Any Fernet key of the file is reported; SECRET_KEYs are only recognised by their names.
         names = self.data if self.key_type == "fernet" else [n for n in (self.current, self.next) if n in self.data]
         for name in sorted(names):
@@ -217,7 +227,7 @@ class Custody:
             created = self.data.get(name + "_created")
             moment = parse_time(created)
             keys[name] = dict(
-                fingerprint=fingerprint,
+                fingerprint=name_of(self.data[name]),
                 created=text_or_none(created),
                 age_days=(now - moment).days if moment else None,
             )
@@ -225,7 +235,8 @@ class Custody:
         for entry in self.data.get(self.history) or []:
             if isinstance(entry, dict):
                 history.append(dict(
-                    fingerprint=entry.get("fingerprint") or self.fingerprint(entry.get("key")),
+                    fingerprint=(entry.get("fingerprint") or self.fingerprint(entry.get("key")) if self.key_type == "fernet"
+                                 else name_of(entry.get("key")) or entry.get("fingerprint")),
                     created=text_or_none(entry.get("created")),
                     retired=text_or_none(entry.get("retired")),
                     reason=text_or_none(entry.get("reason")),
@@ -273,7 +284,7 @@ class Custody:
             if expect_fingerprint and current != expect_fingerprint:
                 raise VaultVarsError(
                     "there is no %s to promote and the current key is %s, not %s"
-                    % (self.next, current or "missing", expect_fingerprint))
+                    % (self.next, self._namer()(self.data.get(self.current)) or "missing", expect_fingerprint))
             return
         new_fingerprint = self.fingerprint(new_key)
         if new_fingerprint is None:
@@ -284,7 +295,8 @@ class Custody:
         old_key = self.data.get(self.current)
         if old_key is not None and old_key != new_key:
             history = list(self.data.get(self.history) or [])
-            old_fingerprint = self.fingerprint(old_key)
+            # A weak SECRET_KEY is recorded by its label: the report shows what is recorded.
+            old_fingerprint = self._namer()(old_key)
             if not any(isinstance(e, dict) and e.get("key") == old_key for e in history):
                 history.append(dict(
                     fingerprint=old_fingerprint,

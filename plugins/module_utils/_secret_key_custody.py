@@ -30,33 +30,8 @@ def host_value(env_text):
     return value if value else None
 
 
-def _weakness(secret_key):
-    try:
-        secret_key_utils.check(secret_key)
-    except secret_key_utils.InvalidSecretKey as exc:
-        return exc.reason
-    return None
-
-
-class _Labels:
-    """Names for keys: the fingerprint of a valid one; 'a weak SECRET_KEY (why)' otherwise,
-    numbered only when several different weak keys are in play."""
-
-    def __init__(self, values):
-        self.weak = []
-        for value in values:
-            if value and _weakness(value) is not None and value not in self.weak:
-                self.weak.append(value)
-
-    def __call__(self, value):
-        if not value:
-            return None
-        why = _weakness(value)
-        if why is None:
-            return secret_key_utils.fingerprint(value)
-        if len(self.weak) == 1:
-            return "a weak SECRET_KEY (not fingerprinted: %s)" % why
-        return "weak SECRET_KEY #%d (not fingerprinted: %s)" % (self.weak.index(value) + 1, why)
+_weakness = secret_key_utils.weakness
+_Labels = secret_key_utils.Labels
 
 
 def _text(value):
@@ -131,7 +106,72 @@ def agreed_key(env_texts, vault_key=None):
     return key if vault_key in (None, key) else ""
 
 
-def labels(values):
-    """{name: label} for named keys ({current: key, old0: key}), labelled together as assess() does."""
-    label = _Labels(list(values.values()))
-    return dict((name, label(value)) for name, value in values.items())
+labels = secret_key_utils.labels
+
+
+def _vault_keys(vault):
+    """The SECRET_KEYs a vault's values hold: current, next, then every retired one that kept its key."""
+    vault = vault if isinstance(vault, dict) else {}
+    keys = [vault.get("webops_secret_key"), vault.get("webops_secret_key_next")]
+    keys += [entry.get("key") for entry in vault.get("webops_secret_key_history") or [] if isinstance(entry, dict)]
+    return [key for key in keys if _text(key)]
+
+
+def state_keys(env_texts, vault=None, known=()):
+    """Every SECRET_KEY a stopped rotation may have left a configuration value under, each once, in
+    a fixed order: ``known`` (the run's old and new keys), the hosts' and the vault's (``vault``: its
+    values as read now). The first is the audit's ``new_secret_key``, the rest its ``old_secret_keys``.
+    Holds keys: keep the result no_log."""
+    found = []
+    hosts = [host_value(text) for _host, text in sorted((env_texts or {}).items())]
+    for key in list(known or ()) + hosts + _vault_keys(vault):
+        if _text(key) and key not in found:
+            found.append(key)
+    return found
+
+
+def loss_check(audit, env_texts, vault=None, known=(), vault_name="the vault"):
+    """Whether every configuration value of a stopped SECRET_KEY rotation still opens with a key the
+    vault holds, checked now: ``audit`` is fernet_audit's result with state_keys() given in order
+    (current, old0, ...), or None/a failed one when the values were not counted; ``vault`` the vault's
+    values as read now, or None when it could not be read.
+
+    Returns {checked, lost (labels of keys some value is under that the vault lacks), lines (what to
+    say; no key)}. "Nothing is lost" is said only when checked."""
+    keys = state_keys(env_texts, vault, known)
+    label = _Labels(keys)
+    totals = (audit or {}).get("totals") if isinstance(audit, dict) and not audit.get("failed") else None
+    if totals is None or vault is None:
+        why = ("the configuration values were not counted (%s)" % ((audit or {}).get("msg") or "not reached")
+               if totals is None else "%s could not be read" % vault_name)
+        return {"checked": False, "lost": [], "lines": [
+            "Not checked whether every configuration value still opens with a SECRET_KEY the vault holds: %s. "
+            "Run verify_keys.yml once the cause is fixed." % why]}
+    names = ["current"] + ["old%d" % index for index in range(len(keys) - 1)]
+    by_name = dict(zip(names, keys))
+    used = [(by_name[name], count) for name, count in sorted((totals.get("secret_keys") or {}).items())
+            if name in by_name and count]
+    in_vault = _vault_keys(vault)
+    hosts = dict((host, host_value(text)) for host, text in sorted((env_texts or {}).items()))
+    lines = ["Configuration values now: %s." % (", ".join("%d under %s" % (count, label(key)) for key, count in used)
+                                                 or "none is encrypted")]
+    gaps = []
+    if totals.get("unknown"):
+        gaps.append("%d value(s) open with no SECRET_KEY this run knows (ids %s)" % (totals["unknown"], ", ".join(
+            str(i) for column in audit.get("columns") or [] for i in column.get("unknown_ids") or [])))
+    lost = [label(key) for key, _count in used if key not in in_vault]
+    if lost:
+        gaps.append("%s lacks %s" % (vault_name, ", ".join(lost)))
+    # The application reads one SECRET_KEY (no fallback): values under another one wait for the rotation to finish.
+    for host, value in sorted(hosts.items()):
+        waiting = sum(count for key, count in used if key != value)
+        if waiting:
+            lines.append("%s's .env holds %s, which does not open %d of them until the rotation finishes."
+                         % (host, label(value) or "no SECRET_KEY", waiting))
+    if gaps:
+        lines.append("NOT everything is readable: %s. Put the missing SECRET_KEY back into the vault before anything else "
+                     "(from a host's .env, its backups or wherever it was kept), then run verify_keys.yml." % "; ".join(gaps))
+    else:
+        lines.append("Nothing is lost (checked now): every configuration value opens with a SECRET_KEY %s holds (%s)."
+                     % (vault_name, ", ".join(label(key) for key, _count in used) or "no value is encrypted"))
+    return {"checked": True, "lost": lost, "lines": lines}

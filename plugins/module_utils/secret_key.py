@@ -83,6 +83,43 @@ def check(secret_key, name=SECRET_KEY_NAME):
     return secret_key
 
 
+def weakness(secret_key):
+    """Why the application would refuse ``secret_key`` (check()'s reason), or None when it is valid."""
+    try:
+        check(secret_key)
+    except InvalidSecretKey as exc:
+        return exc.reason
+    return None
+
+
+class Labels:
+    """Names for SECRET_KEYs, the rule info() follows: the fingerprint of a valid one; 'a weak
+    SECRET_KEY (why)' otherwise, since an unsalted hash of a guessable secret is reversed by trying
+    candidates. Numbered only when several different weak keys are in play."""
+
+    def __init__(self, values):
+        self.weak = []
+        for value in values:
+            if value and weakness(value) is not None and value not in self.weak:
+                self.weak.append(value)
+
+    def __call__(self, value):
+        if not value:
+            return None
+        why = weakness(value)
+        if why is None:
+            return fingerprint(value)
+        if len(self.weak) == 1:
+            return "a weak SECRET_KEY (not fingerprinted: %s)" % why
+        return "weak SECRET_KEY #%d (not fingerprinted: %s)" % (self.weak.index(value) + 1, why)
+
+
+def labels(named):
+    """{name: label} of named SECRET_KEYs ({new: key, old0: key}), labelled together (see Labels)."""
+    label = Labels(list(named.values()))
+    return dict((name, label(value)) for name, value in named.items())
+
+
 def match_id(secret_key, salt):
     """``hmac:`` + 16 hex digits of HMAC-SHA256(salt, key): tells two SECRET_KEYs apart, weak ones too,
     and cannot be reversed by trying candidate keys without ``salt`` (a secret of one run)."""
@@ -170,16 +207,16 @@ class DerivedKeyring:
 
     def __init__(self, named_secret_keys):
         """``named_secret_keys``: iterable of (name, SECRET_KEY text)."""
-        self.fingerprints = {}
+        named_secret_keys = list(named_secret_keys)
+        # Names, not fingerprints: a weak key is never fingerprinted (see Labels).
+        self.fingerprints = labels(dict(named_secret_keys))
         named = []
-        for name, secret_key in named_secret_keys:
-            self.fingerprints[name] = fingerprint(secret_key)
-            named.append((name, derive(secret_key)))
         seen = {}
-        for name, print_ in self.fingerprints.items():
-            if print_ in seen:
-                raise ValueError("SECRET_KEYs %r and %r are the same key (%s)" % (seen[print_], name, print_))
-            seen[print_] = name
+        for name, secret_key in named_secret_keys:
+            if secret_key in seen:
+                raise ValueError("SECRET_KEYs %r and %r are the same key (%s)" % (seen[secret_key], name, self.fingerprints[name]))
+            seen[secret_key] = name
+            named.append((name, derive(secret_key)))
         self.keys = dict(named)
         self.keyring = fernet_utils.Keyring(named)
 

@@ -158,7 +158,9 @@ fingerprints:
   type: dict
   sample: {current: "sha256:5f2b0c1d9e8a7b6c", old: "sha256:0a1b2c3d4e5f6a7b"}
 secret_key_fingerprints:
-  description: The fingerprint of each SECRET_KEY (C(current), C(old0), ...), by name.
+  description:
+    - The fingerprint of each SECRET_KEY (C(current), C(old0), ...), by name.
+    - A weak or invalid one has no fingerprint; it is named C(a weak SECRET_KEY) with the reason instead.
   returned: with O(new_secret_key)
   type: dict
 database:

@@ -215,7 +215,10 @@ new_secret_key_fingerprint:
   returned: when O(new_secret_key) is given
   type: str
 old_secret_key_fingerprints:
-  description: Fingerprints of O(old_secret_keys), in order.
+  description:
+    - Fingerprints of O(old_secret_keys), in order.
+    - A weak or invalid one has no fingerprint (an unsalted hash of a guessable secret can be reversed); it is named
+      C(a weak SECRET_KEY) with the reason instead, numbered when several differ.
   returned: when O(new_secret_key) is given
   type: list
   elements: str
@@ -312,8 +315,11 @@ def main():
         if not all(old_secret_keys):
             module.fail_json(msg="SECRET_KEY not configured: give old_secret_keys or env_file whose SECRET_KEY is set "
                                  "(the SECRET_KEY the configuration values are under now)")
-        extra.update(new_secret_key_fingerprint=secret_key_utils.fingerprint(params["new_secret_key"]),
-                     old_secret_key_fingerprints=[secret_key_utils.fingerprint(k) for k in old_secret_keys])
+        # A weak old key is named, never fingerprinted (the rule of secret_key_info).
+        names = secret_key_utils.labels(dict([("new", params["new_secret_key"])]
+                                             + [("old%d" % i, k) for i, k in enumerate(old_secret_keys)]))
+        extra.update(new_secret_key_fingerprint=names["new"],
+                     old_secret_key_fingerprints=[names["old%d" % i] for i in range(len(old_secret_keys))])
 
     def operation(db, specs):
         result = None

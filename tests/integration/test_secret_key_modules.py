@@ -13,10 +13,12 @@ from support import webops_db
 from support.ansible_runs import run_tasks, write_env
 from support.keys import new_key
 from support.leaks import assert_no_secrets
+from ansible_collections.webops.encryption.plugins.module_utils import secret_key
 
 OLD = "0ld-SECRET.key:" + "aB3dE5gH7jK9mN1pQ2sT4vW6yZ8cF0hJ" + "x" * 6
 RETIRED = "Retired+key~" + "Qw9Er8Ty7Ui6Op5As4Df3Gh2Jk1Lz0Xc" + "y" * 10
 NEW = "N3w(key)" + "Mn8Bv7Cx6Zl5Kj4Hg3Fd2Sa1Po9Iu0Yt" + "z" * 14
+WEAK = "django-insecure-kept as is"
 STRANGER = "Str4nger!" + "Pl0Ok9Ij8Uh7Yg6Tf5Rd4Es3Wa2Qz1Xc" + "w" * 12
 
 
@@ -99,12 +101,17 @@ def test_one_run_rotates_both_keys_when_both_are_given(sqlite_url, tmp_path):
     _seed(sqlite_url, enc_key)
     tokens_before = webops_db.digest(sqlite_url, [enc_key])
     args = {"database_url": "{{ url }}", "new_key": "{{ next_key }}", "old_keys": ["{{ enc_key }}"],
-            "new_secret_key": "{{ new }}", "old_secret_keys": ["{{ old }}", "{{ retired }}"], "encrypt_plaintext": True}
+            "new_secret_key": "{{ new }}", "old_secret_keys": ["{{ old }}", "{{ retired }}", "{{ weak }}"],
+            "encrypt_plaintext": True}
     tasks = [_task("both", "fernet_rotate", args), _task("both again", "fernet_rotate", args)]
     results, proc = run_tasks(tmp_path, tasks, {"url": sqlite_url, "next_key": next_key, "enc_key": enc_key, "new": NEW,
-                                                "old": OLD, "retired": RETIRED})
+                                                "old": OLD, "retired": RETIRED, "weak": WEAK})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     both = results["both"]
+    # A weak old SECRET_KEY is named as secret_key_info names it: never by an (unsalted, reversible) fingerprint.
+    assert both["old_secret_key_fingerprints"] == [secret_key.fingerprint(OLD), secret_key.fingerprint(RETIRED),
+                                                   "a weak SECRET_KEY (not fingerprinted: %s)" % secret_key.weakness(WEAK)]
+    assert secret_key.fingerprint(WEAK) not in proc.stdout + proc.stderr
     names = [c["table"] for c in both["columns"]]
     assert "core_configuration" in names and "core_webhook" in names
     assert both["new_key_fingerprint"] and both["new_secret_key_fingerprint"].startswith("sha256:")

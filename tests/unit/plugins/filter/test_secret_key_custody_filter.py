@@ -116,3 +116,62 @@ def test_a_broken_env_is_refused_without_its_values():
     assert "defined twice" in str(caught.value) and GOOD not in str(caught.value)
     with pytest.raises(AnsibleFilterError):
         KEY_OF(["not", "a", "dict"])
+
+
+STATE_KEYS = FILTERS["secret_key_state_keys"]
+LOSS_CHECK = FILTERS["secret_key_loss_check"]
+
+
+def counted(**by_name):
+    """A fernet_audit result over state_keys' keys: values per name (current, old0, ...), unknown ones."""
+    unknown = by_name.pop("unknown", 0)
+    return {"changed": False, "totals": {"secret_keys": by_name, "unknown": unknown},
+            "columns": [{"table": "core_configuration", "column": "value", "unknown_ids": list(range(9, 9 + unknown))}]}
+
+
+def test_state_keys_lists_the_runs_the_hosts_and_the_vaults_keys_once_in_order():
+    vault = {"webops_secret_key": WEAKER, "webops_secret_key_next": GOOD,
+             "webops_secret_key_history": [{"key": OTHER}, {"fingerprint": "sha256:0"}, "junk"]}
+    assert STATE_KEYS({"p1": env(WEAKER, "'"), "p2": None}, vault, [WEAKER, GOOD]) == [WEAKER, GOOD, OTHER]
+    assert STATE_KEYS({"p1": env(WEAK)}, None, ["", None]) == [WEAK]
+
+
+def test_nothing_is_lost_is_said_only_after_checking_every_key_a_value_is_under_is_in_the_vault():
+    # Stopped after the database step: values under the new key, the hosts still on the (weak) old one.
+    texts, known = {"panel1": env(WEAKER)}, [WEAKER, GOOD]
+    vault = {"webops_secret_key": WEAKER, "webops_secret_key_next": GOOD}
+    assert STATE_KEYS(texts, vault, known) == [WEAKER, GOOD]
+    result = LOSS_CHECK(counted(current=0, old0=2), texts, vault, known, "the vault (v.yml)")
+    assert result["checked"] and result["lost"] == []
+    assert result["lines"][-1] == ("Nothing is lost (checked now): every configuration value opens with a SECRET_KEY "
+                                   "the vault (v.yml) holds (%s)." % fp(GOOD))
+    assert "panel1's .env holds a weak SECRET_KEY (not fingerprinted: " in result["lines"][1]
+    assert "which does not open 2 of them until the rotation finishes" in result["lines"][1]
+    no_trace(result, WEAKER, GOOD)
+
+    # The vault lost the new key: the same counts are no longer safe, and the report says which key is missing.
+    result = LOSS_CHECK(counted(current=0, old0=2), texts, {"webops_secret_key": WEAKER}, known, "the vault (v.yml)")
+    assert result["checked"] and result["lost"] == [fp(GOOD)]
+    assert result["lines"][-1].startswith("NOT everything is readable: the vault (v.yml) lacks %s." % fp(GOOD))
+    assert not any("Nothing is lost" in line for line in result["lines"])
+
+    # Values no known key opens are found and named by row id.
+    result = LOSS_CHECK(counted(current=2, unknown=1), texts, vault, known)
+    assert "1 value(s) open with no SECRET_KEY this run knows (ids 9)" in result["lines"][-1]
+    assert result["lines"][0] == "Configuration values now: 2 under a weak SECRET_KEY (not fingerprinted: %s)." \
+        % secret_key.weakness(WEAKER)
+
+
+def test_what_was_not_checked_is_said_instead_of_nothing_is_lost():
+    texts, vault = {"panel1": env(GOOD)}, {"webops_secret_key": GOOD}
+    for audit, why in ((None, "the configuration values were not counted (not reached)"),
+                       ({"failed": False, "msg": "could not connect"}, "not counted (could not connect)"),
+                       ({"skipped": True}, "not counted (not reached)")):
+        result = LOSS_CHECK(audit, texts, vault)
+        assert not result["checked"] and why in result["lines"][0], result
+        assert not any("Nothing is lost" in line for line in result["lines"])
+    result = LOSS_CHECK(counted(current=2), texts, None, [], "the vault (v.yml)")
+    assert not result["checked"] and "the vault (v.yml) could not be read" in result["lines"][0]
+    assert LOSS_CHECK(counted(current=0), texts, vault)["lines"][-1].endswith("holds (no value is encrypted).")
+    with pytest.raises(AnsibleFilterError, match="dict"):
+        LOSS_CHECK(counted(), texts, ["not", "a", "dict"])

@@ -133,12 +133,33 @@ def test_in_use_lists_current_then_next():
 
 
 def test_secret_keys_are_only_recognised_by_their_names():
-    escrow = Custody({"webops_secret_key": "any text the app accepts", "webops_secret_key_extra": "x" * 60,
+    valid = secret_key.generate()
+    escrow = Custody({"webops_secret_key": valid, "webops_secret_key_extra": "x" * 60,
                       PREFIX: new_key()}, "webops_secret_key", "secret_key")
     keys, _history = escrow.report(NOW)
     assert list(keys) == ["webops_secret_key"]
-    assert keys["webops_secret_key"]["fingerprint"] == sha256_16(b"any text the app accepts")
+    assert keys["webops_secret_key"]["fingerprint"] == sha256_16(valid.encode("utf-8"))
     assert escrow.fingerprint("") is None and escrow.fingerprint(None) is None and escrow.fingerprint(5) is None
+
+
+def test_a_weak_secret_key_is_reported_and_retired_by_its_label_never_its_fingerprint():
+    """An unsalted hash of a guessable SECRET_KEY is reversed by trying candidates: the report, the
+    history a promotion writes and its error name a weak key as secret_key_info does."""
+    weak, new = "django-insecure-kept as is", secret_key.generate()
+    escrow = Custody({"webops_secret_key": weak, "webops_secret_key_next": new}, "webops_secret_key", "secret_key")
+    keys, _history = escrow.report(NOW)
+    assert keys["webops_secret_key"]["fingerprint"].startswith("a weak SECRET_KEY (not fingerprinted: ")
+    assert keys["webops_secret_key_next"]["fingerprint"] == secret_key.fingerprint(new)
+    escrow.promote("routine", secret_key.fingerprint(new), NOW)
+    _keys, history = escrow.report(NOW)
+    assert [entry["has_key"] for entry in history] == [True]
+    assert history[0]["fingerprint"].startswith("a weak SECRET_KEY")
+    assert escrow.data["webops_secret_key_history"][0]["fingerprint"].startswith("a weak SECRET_KEY")
+    other = Custody({"webops_secret_key": weak}, "webops_secret_key", "secret_key")
+    with pytest.raises(VaultVarsError) as error:
+        other.promote("routine", secret_key.fingerprint(new), NOW)
+    assert "the current key is a weak SECRET_KEY" in str(error.value)
+    assert secret_key.fingerprint(weak) not in repr((keys, history, escrow.data, str(error.value)))
 
 
 def test_check_keys_refuses_an_invalid_fernet_key_in_either_slot():

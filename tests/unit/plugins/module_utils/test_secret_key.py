@@ -67,6 +67,21 @@ def test_info_describes_an_old_weak_key_without_a_fingerprint_to_reverse():
                                      "fingerprint": secret_key.fingerprint(GOOD)}
 
 
+def test_a_weak_key_is_named_without_a_fingerprint_by_the_rule_of_info():
+    weak, weaker = "django-insecure-kept as is", "mycompanysecret2024"
+    assert secret_key.weakness(GOOD) is None and secret_key.weakness(weak) == secret_key.info(weak)["error"].split(": ", 1)[1]
+    assert secret_key.labels({"new": GOOD, "old0": weak}) == {
+        "new": secret_key.fingerprint(GOOD), "old0": "a weak SECRET_KEY (not fingerprinted: %s)" % secret_key.weakness(weak)}
+    named = secret_key.labels({"old0": weak, "old1": weaker, "old2": GOOD})
+    assert named["old0"].startswith("weak SECRET_KEY #1 ") and named["old1"].startswith("weak SECRET_KEY #2 ")
+    # The keyring the audit and the rotation name their keys with follows the same rule.
+    ring = secret_key.DerivedKeyring([("current", GOOD), ("old0", weak)])
+    assert ring.fingerprints == {"current": secret_key.fingerprint(GOOD), "old0": secret_key.labels({"k": weak})["k"]}
+    with pytest.raises(ValueError) as caught:
+        secret_key.DerivedKeyring([("a", weak), ("b", weak)])
+    assert "same key" in str(caught.value) and secret_key.fingerprint(weak) not in str(caught.value)
+
+
 def test_the_fingerprint_is_the_sha256_of_the_keys_utf8_text():
     # What playbooks compute with hash('sha256'), and what operators compare.
     for key in (GOOD, u"cl\u00e9-" + GOOD):
