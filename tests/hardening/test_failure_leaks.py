@@ -2,15 +2,17 @@
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """No secret in any message: every no_log variable of every role's argument specs, and Ansible's
-connection and become passwords, given with -e to a rotation that fails after each of its steps,
-at -vvv. None of them may appear anywhere in the output (the failure report and its resume command
-included)."""
+connection and become passwords, given with -e to a rotation (rotate_keys.yml, rotate_secret_key.yml)
+that fails after each of its steps, at -vvv. None of them may appear anywhere in the output (the
+failure report and its resume command included), nor a fingerprint of the weak SECRET_KEY the hosts
+start with."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import glob
+import hashlib
 import os
 import secrets
 import urllib.parse
@@ -21,7 +23,7 @@ from cryptography.fernet import Fernet
 
 from support.leaks import Needles
 from support.paths import REPO
-from support.playbook_site import ENV, HOSTS_SECRET_KEY, ROTATION_STEP_END, Environment, step_of
+from support.playbook_site import ENV, HOSTS_SECRET_KEY, ROTATION_STEP_END, SECRET_KEY_STEP_END, Environment, step_of
 
 pytestmark = [pytest.mark.playbook, pytest.mark.slow, pytest.mark.postgres]
 
@@ -101,3 +103,36 @@ def test_no_given_secret_appears_when_the_rotation_fails_after_any_step(tmp_path
     assert not leaks, leaks
     assert result.returncode == 0, result.stdout[-3000:]
     assert site.assert_rotated_to_current() == new_key
+
+
+def test_no_given_secret_appears_when_the_secret_key_rotation_fails_after_any_step(tmp_path, pg_url, tally):
+    """rotate_secret_key.yml, failing after each of its steps with the same -e secrets: no secret and
+    no fingerprint of the weak old SECRET_KEY (reversible) in the output; every report says nothing is
+    lost only as the result of a check made now; the same command then finishes the job."""
+    site = Environment(tmp_path, pg_url, hosts=("panel1",))
+    assert site.run("setup_encryption.yml").returncode == 0
+    values, needles, _new_key = secret_extra_vars(site, pg_url)
+    values["env"] = ENV
+    needles.add_plaintext("fingerprint of the weak old SECRET_KEY",
+                          "sha256:" + hashlib.sha256(HOSTS_SECRET_KEY.encode("utf-8")).hexdigest()[:16])
+    for step in sorted(SECRET_KEY_STEP_END):
+        result = site.playbook("rotate_secret_key.yml", [ENV], extra=values, verbosity=3,
+                               fault=(SECRET_KEY_STEP_END[step], "fail"))
+        leaks = needles.scan(result.stdout, "rotate_secret_key.yml failing after step %d (-vvv)" % step)
+        tally.leak_check("SECRET_KEY failure report and -vvv output, -e secrets, step %d" % step, leaks)
+        stopped = step_of(result.stdout)
+        tally.fault("SECRET_KEY rotation failing after step %d with secrets in -e" % step,
+                    result.returncode != 0 and stopped == step, "stopped in %s" % stopped)
+        assert not leaks, leaks
+        assert result.returncode != 0 and stopped == step, result.stdout[-3000:]
+        report = result.stdout.split("stopped in step")[-1]
+        # Every value is under the old or the escrowed new key, and the report checked it before saying so.
+        assert "Nothing is lost (checked now): every configuration value opens with a SECRET_KEY the vault" in report, report
+        assert "with the same inventory, vault options and extra variables (not shown" in report
+    result = site.playbook("rotate_secret_key.yml", [ENV], extra=values, verbosity=3)
+    leaks = needles.scan(result.stdout, "rotate_secret_key.yml finishing (-vvv)")
+    tally.leak_check("finished SECRET_KEY rotation, -e secrets (-vvv)", leaks)
+    assert not leaks, leaks
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert site.vault_data()["webops_secret_key"] == values["webops_secret_key_next"]
+    assert all(site.env_values(host)["SECRET_KEY"] == values["webops_secret_key_next"] for host in site.hosts)

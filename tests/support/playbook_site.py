@@ -42,6 +42,17 @@ ROTATION_STEP_END = {
 }
 
 
+# The same for rotate_secret_key.yml (the last task of each step that completes in a test environment,
+# where no unit is managed).
+SECRET_KEY_STEP_END = {
+    1: "Check the database answers and every sensitive configuration value opens with a known SECRET_KEY",
+    2: "Escrow the SECRET_KEY in the environment's vault file",
+    3: "Verify no configuration value is left under the old SECRET_KEY",
+    4: "Find copies of the .env that may hold a retired SECRET_KEY (backups of earlier edits)",
+    5: "Record the new SECRET_KEY as the environment's current one",
+}
+
+
 def fault_environ(after_task, mode="fail"):
     """Environment that loads the test-only webops_fault callback: after ``after_task`` completes,
     the next task fails (mode 'fail') or ansible-playbook SIGKILLs itself (mode 'kill')."""
