@@ -153,8 +153,8 @@ def loss_check(audit, env_texts, vault=None, known=(), vault_name="the vault"):
             if name in by_name and count]
     in_vault = _vault_keys(vault)
     hosts = dict((host, host_value(text)) for host, text in sorted((env_texts or {}).items()))
-    lines = ["Configuration values now: %s." % (", ".join("%d under %s" % (count, label(key)) for key, count in used)
-                                                 or "none is encrypted")]
+    found = ", ".join("%d under %s" % (count, label(key)) for key, count in used)
+    lines = ["Configuration values now: %s." % (found or "none is encrypted")]
     gaps = []
     if totals.get("unknown"):
         gaps.append("%d value(s) open with no SECRET_KEY this run knows (ids %s)" % (totals["unknown"], ", ".join(

@@ -20,7 +20,7 @@ KEY = "p9$Vq2!zL@4rT&8wX*1nB^6mK(3jH)5gF_7dS+0aQ=eR-yU~iO`cW{vE}bN|"
 
 def test_the_filter_is_registered():
     assert sorted(FILTERS) == ["secret_key_custody", "secret_key_custody_key", "secret_key_fingerprint", "secret_key_labels",
-                              "secret_key_loss_check", "secret_key_state_keys"]
+                               "secret_key_loss_check", "secret_key_state_keys"]
 
 
 def test_fingerprint_of_the_utf8_text():
