@@ -154,13 +154,16 @@ matrix: venv deps-sanity deps-integration deps-hardening
 	"$(VENV)/bin/python" scripts/test_scope.py check
 	scripts/matrix.sh $(MATRIX)
 
-# The main stages in this order, and beside them the ansible-core matrix (its versions side by
-# side, lines prefixed [MINOR]): most steps wait on subprocesses and PostgreSQL as much as on
-# the CPU, so three streams keep both cores busy where one at a time left one idle. The Molecule
-# image build starts first, in the background. Every stage runs even after one failed (make
-# --keep-going), so the closing summary shows the state of all of them; the exit status is
-# still non-zero when one failed. FAIL_FAST=1 stops at the first failure instead.
-TEST_STAGES ?= lint sanity unit integration hardening molecule build-check docs ee
+# The stages run in two lanes side by side, each in the order given, with the ansible-core matrix
+# (its versions side by side) beside them; every line is prefixed with its stage's [NAME] or
+# [MINOR]. One suite at a time left a core idle for most of the run (hardening and Molecule use
+# one core, integration's two xdist workers end unevenly); the lanes are balanced on the stage
+# times of a fresh-machine run. The Molecule image build starts first, in the background. Every
+# stage runs even after one failed (make --keep-going), so the closing summary shows the state of
+# all of them; the exit status is still non-zero when one failed. FAIL_FAST=1 stops a lane at its
+# first failure instead.
+TEST_LANE_1 ?= lint sanity unit integration docs
+TEST_LANE_2 ?= hardening molecule build-check ee
 # The suites `make test` runs on the other ansible-core versions, beside the main stages on one
 # 2-core machine: sanity and unit there; integration and hardening run on the main version only
 # (the hosted workflow's per-version jobs, `make matrix`, run every suite on every version).
@@ -172,12 +175,15 @@ test:
 	@rm -rf .tmp/reports .tmp/background
 	@status=0; $(MAKE) --no-print-directory venv deps-all molecule-image-start || status=$$?; \
 	if [ "$$status" -eq 0 ]; then \
-		matrix_pid=; \
+		pids=; \
 		if [ -n "$(strip $(MATRIX))" ]; then \
-			$(MAKE) --no-print-directory matrix MATRIX_SUITES="$(TEST_MATRIX_SUITES)" & matrix_pid=$$!; fi; \
-		$(MAKE) --no-print-directory $(if $(FAIL_FAST),,--keep-going) EE_BUILD=$(TEST_EE_BUILD) \
-			$(TEST_STAGES) || status=$$?; \
-		if [ -n "$$matrix_pid" ]; then wait $$matrix_pid || status=1; fi; \
+			$(MAKE) --no-print-directory matrix MATRIX_SUITES="$(TEST_MATRIX_SUITES)" & pids="$$pids $$!"; fi; \
+		for lane in "$(TEST_LANE_1)" "$(TEST_LANE_2)"; do \
+			[ -n "$$lane" ] || continue; \
+			$(MAKE) --no-print-directory $(if $(FAIL_FAST),,--keep-going) EE_BUILD=$(TEST_EE_BUILD) STAGE_PREFIX=1 \
+				$$lane & pids="$$pids $$!"; \
+		done; \
+		for pid in $$pids; do wait "$$pid" || status=1; done; \
 	fi; \
 	"$(VENV)/bin/python" scripts/ci_summary.py 2>/dev/null || python3 scripts/ci_summary.py; \
 	exit $$status

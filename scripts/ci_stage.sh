@@ -36,8 +36,14 @@ echo
 echo "=== $name: start $(date -u +%H:%M:%S) UTC (limit ${minutes} min): $*"
 start=$SECONDS
 # SIGINT first: pytest then runs its fixtures' teardown (stops the PostgreSQL clusters it started).
-timeout --signal=INT --kill-after=60s "${minutes}m" "$@"
-rc=$?
+if [ -n "${STAGE_PREFIX:-}" ]; then
+    # `make test` runs two lanes of stages side by side: each line names its stage.
+    timeout --signal=INT --kill-after=60s "${minutes}m" "$@" 2>&1 | sed -u "s/^/[$name] /"
+    rc=${PIPESTATUS[0]}
+else
+    timeout --signal=INT --kill-after=60s "${minutes}m" "$@"
+    rc=$?
+fi
 elapsed=$((SECONDS - start))
 if [ "$rc" -eq 0 ] && [ -s ".tmp/reports/$name.skipped" ]; then
     outcome="skipped: $(head -n 1 ".tmp/reports/$name.skipped")"
