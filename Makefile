@@ -158,7 +158,7 @@ matrix: venv deps-sanity deps-integration deps-hardening
 # (its versions side by side) beside them; every line is prefixed with its stage's [NAME] or
 # [MINOR]. One suite at a time left a core idle for most of the run (hardening and Molecule use
 # one core, integration's two xdist workers end unevenly); the lanes are balanced on the stage
-# times of a fresh-machine run. The Molecule image build starts first, in the background. Every
+# times of an earlier CI run (lane 1 about as long as lane 2). The Molecule image build starts first, in the background. Every
 # stage runs even after one failed (make --keep-going), so the closing summary shows the state of
 # all of them; the exit status is still non-zero when one failed. FAIL_FAST=1 stops a lane at its
 # first failure instead.
