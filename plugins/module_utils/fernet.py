@@ -192,6 +192,34 @@ def generate_key():
     return base64.urlsafe_b64encode(os.urandom(32)).decode("ascii")
 
 
+def key_material_at(value, where="entry", depth=0, max_depth=20):
+    """The location (a dotted path) of the first value in a JSON-like structure that is a Fernet
+    key or looks like a token, or None: records and audit lines must name keys by fingerprint."""
+    if depth > max_depth:
+        return where
+    if isinstance(value, dict):
+        for name, item in value.items():
+            found = (key_material_at(name, "%s (a name)" % where, depth + 1, max_depth)
+                     or key_material_at(item, "%s.%s" % (where, name), depth + 1, max_depth))
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = key_material_at(item, "%s[%d]" % (where, index), depth + 1, max_depth)
+            if found:
+                return found
+    elif isinstance(value, str) and value:
+        if looks_like_token(value.strip()):
+            return where
+        for candidate in (value, value + "="):
+            try:
+                parse_key(candidate)
+            except ValueError:
+                continue
+            return where
+    return None
+
+
 def looks_like_token(value):
     """True for any value that must never be treated as plaintext (so never encrypted twice).
 

@@ -15,6 +15,7 @@ version_added: 0.1.0
 description:
   - Appends one JSON object (one line) to O(path) with the UTC time, environment, host, operation, user, outcome,
     reason, key fingerprints and per-table counts of a key operation, for SOC 2 / HIPAA audit trails.
+  - Each line carries an C(id) (32 hex digits, unique per line) that evidence records name (RV(entry.id)).
   - The file is created with mode C(0600) (an existing file is narrowed to C(0600)); missing parent directories are
     created with mode C(0700). The line is written with a single C(O_APPEND) write and flushed to disk.
   - As a defence in depth, any value anywhere in the entry that parses as a Fernet key, or looks like a Fernet token,
@@ -95,6 +96,11 @@ entry:
   description: The entry as written (it never holds key material).
   type: dict
   returned: always
+  contains:
+    id:
+      description: The line's id, 32 hex digits.
+      type: str
+      version_added: 0.4.0
 path:
   description: The log file.
   type: str
@@ -108,38 +114,10 @@ written:
 import datetime
 import json
 import os
+import uuid
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.webops.encryption.plugins.module_utils.fernet import looks_like_token, parse_key
-
-MAX_SCAN_DEPTH = 20
-
-
-def key_material_at(value, where="entry", depth=0):
-    """The location of the first value that is a Fernet key or token, or None."""
-    if depth > MAX_SCAN_DEPTH:
-        return where
-    if isinstance(value, dict):
-        for name, item in value.items():
-            found = key_material_at(name, "%s (a name)" % where, depth + 1) or key_material_at(item, "%s.%s" % (where, name), depth + 1)
-            if found:
-                return found
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            found = key_material_at(item, "%s[%d]" % (where, index), depth + 1)
-            if found:
-                return found
-    elif isinstance(value, str) and value:
-        if looks_like_token(value.strip()):
-            return where
-        for candidate in (value, value + "="):
-            try:
-                parse_key(candidate)
-            except ValueError:
-                continue
-            return where
-    return None
-
+from ansible_collections.webops.encryption.plugins.module_utils.fernet import key_material_at
 
 def append_line(path, line, mode=0o600):
     directory = os.path.dirname(path)
@@ -175,6 +153,7 @@ def main():
     )
     params = module.params
     entry = dict(
+        id=uuid.uuid4().hex,
         time=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         environment=params["environment"],
         host=params["host"],
