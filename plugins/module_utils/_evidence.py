@@ -52,6 +52,23 @@ def _time(value):
     raise EvidenceError("not a time: %r (give a UNIX timestamp or YYYY-MM-DDTHH:MM:SSZ)" % (value,))
 
 
+def _label(labels, name):
+    """A key name's label: its fingerprint from ``labels``; the roles name retired keys "retired <fingerprint>"."""
+    if name in labels:
+        return str(labels[name])
+    name = str(name)
+    return name[len("retired "):] if name.startswith("retired sha256:") else name
+
+
+def _bool(value):
+    """A boolean the playbooks may pass as text ("False" is false)."""
+    return value is True or str(value).strip().lower() in ("true", "yes", "1")
+
+
+def _none(value):
+    return value in (None, "", "None", "none", "null")
+
+
 def _int(value):
     try:
         return max(int(value or 0), 0)
@@ -71,7 +88,7 @@ def _counts(column, labels, secret_labels):
         named, names = column.get("by_key"), labels
     for name, count in sorted((named or {}).items()):
         if _int(count):
-            label = str(names.get(name, name))
+            label = _label(names, name)
             counts[label] = counts.get(label, 0) + _int(count)
     return counts
 
@@ -109,7 +126,7 @@ def _discovery(discovery):
         by_key = {}
         for name, count in sorted((column.get("by_key") or {}).items()):
             if _int(count):
-                label = str(labels.get(name, name))
+                label = _label(labels, name)
                 by_key[label] = by_key.get(label, 0) + _int(count)
         columns.append(dict(table=str(column.get("table")), column=str(column.get("column")), by_key=by_key,
                             unknown=_int(column.get("unknown"))))
@@ -122,13 +139,14 @@ def _key(entry):
     escrow = entry.get("escrow") or {}
     age = entry.get("age_days")
     rotation_days = max(_int(entry.get("rotation_days")), 1)
-    age = None if age in (None, "") else int(age)
+    age = None if _none(age) else int(age)
     return dict(
         name=entry.get("name", "ENCRYPTION_KEY"), fingerprint=str(entry.get("fingerprint") or ""),
-        created=entry.get("created") or None, age_days=age, rotation_days=rotation_days,
+        created=None if _none(entry.get("created")) else str(entry["created"]), age_days=age, rotation_days=rotation_days,
         overdue=age is None or age > rotation_days,
-        escrow=dict(vault_file=str(escrow.get("vault_file") or ""), in_vault=bool(escrow.get("in_vault")),
-                    gpg_file=escrow.get("gpg_file") or None, gpg_present=bool(escrow.get("gpg_present"))),
+        escrow=dict(vault_file=str(escrow.get("vault_file") or ""), in_vault=_bool(escrow.get("in_vault")),
+                    gpg_file=None if _none(escrow.get("gpg_file")) else str(escrow["gpg_file"]),
+                    gpg_present=_bool(escrow.get("gpg_present"))),
     )
 
 
@@ -165,9 +183,9 @@ def build_record(inputs, ended=None, record_id=None):
         outcome="success" if inputs.get("outcome", "success") == "success" else "failure",
         columns=_columns(inputs.get("before") or {}, inputs.get("after") or {}, current),
         discovery=_discovery(inputs.get("discovery") or {}),
-        units=dict(strategy=str(units.get("strategy") or ""), managed=bool(units.get("managed")),
+        units=dict(strategy=str(units.get("strategy") or ""), managed=_bool(units.get("managed")),
                    services=[str(s) for s in units.get("services") or []],
-                   stopped_seconds=None if stopped in (None, "") else round(float(stopped), 3)),
+                   stopped_seconds=None if _none(stopped) else round(float(stopped), 3)),
         keys=[_key(entry) for entry in inputs.get("keys") or []],
         audit_lines=[str(i) for i in inputs.get("audit_lines") or [] if i],
     )

@@ -85,6 +85,8 @@ def test_setup_check_mode_rotation_and_verify_across_hosts(tmp_path, sqlite_url)
     assert site.database_state() == db_before
     assert open(site.vault_file(ENV), "rb").read() == vault_before
     assert (site.log_lines("host"), site.log_lines()) == logs_before
+    # --check writes no evidence.
+    assert not os.path.exists(site.evidence_dir(ENV))
 
     # The rotation: every column under one new key, both hosts' .env hold only it, settings kept.
     result = site.run("rotate_keys.yml")
@@ -92,6 +94,16 @@ def test_setup_check_mode_rotation_and_verify_across_hosts(tmp_path, sqlite_url)
     new_key = site.assert_rotated_to_current()
     assert new_key != site.first_key
     assert "%s -> %s" % (fingerprint(site.first_key), fingerprint(new_key)) in result.stdout
+    # Its evidence: complete, every column's values moved from the old fingerprint to the new one.
+    record = site.assert_evidence(ENV, "rotate_keys", 0, keys=[site.first_key, new_key])
+    assert record["status"] == "complete" and record["outcome"] == "success", record["status_reasons"]
+    webhook = [c for c in record["columns"] if (c["table"], c["column"]) == ("core_webhook", "secret")][0]
+    assert webhook["before"] == {fingerprint(site.first_key): 12} and webhook["after"] == {fingerprint(new_key): 12}
+    assert all(c["left_under_retired"] == 0 for c in record["columns"])
+    assert "rotate_keys.yml" in record["command"] and "-e" in record["command"]
+    encryption = [k for k in record["keys"] if k["name"] == "ENCRYPTION_KEY"][0]
+    assert encryption["fingerprint"] == fingerprint(new_key) and encryption["escrow"]["in_vault"] and encryption["age_days"] == 0
+    assert [line["id"] for line in site.log_lines() if line["operation"] == "rotate"][-1] in record["audit_lines"]
     history = site.vault_data()["webops_encryption_key_history"]
     assert [entry["key"] for entry in history] == [site.first_key]
     # The .env backups held the retired key only while the rotation was unfinished.
@@ -103,6 +115,21 @@ def test_setup_check_mode_rotation_and_verify_across_hosts(tmp_path, sqlite_url)
     assert result.returncode == 0, result.stdout[-4000:]
     assert "every host holds %s" % fingerprint(new_key) in result.stdout
     assert re.search(r"core_webhook\.secret: 12 rows: 12 under the current key", result.stdout), result.stdout[-3000:]
+    record = site.assert_evidence(ENV, "verify_keys", 1, keys=[site.first_key, new_key])
+    assert record["status"] == "complete"
+    webhook = [c for c in record["columns"] if (c["table"], c["column"]) == ("core_webhook", "secret")][0]
+    assert webhook["before"] == webhook["after"] == {fingerprint(new_key): 12}
+
+    # evidence_check finds both records intact; an edited record is named as changed.
+    check = site.evidence_check(ENV)
+    assert check.returncode == 0 and "2 evidence record(s) match the audit trail" in check.stdout, check.stdout[-3000:]
+    path = site.evidence_records(ENV)[0][0]
+    with open(path) as handle:
+        text = handle.read()
+    with open(path, "w") as handle:
+        handle.write(text.replace('"status": "complete"', '"status": "incomplete"'))
+    check = site.evidence_check(ENV)
+    assert check.returncode != 0 and "%s: its SHA-256" % os.path.basename(path) in check.stdout, check.stdout[-3000:]
 
 
 def test_a_rerun_resumes_after_a_failure_at_every_step(tmp_path, sqlite_url):

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import json
 import os
 import re
@@ -241,6 +242,58 @@ class Site:
         if not default_paths:
             argv += ["-e", json.dumps({"webops_audit_controller_log": self.controller_log})]
         return argv, environ
+
+    # -- evidence ---------------------------------------------------------------------------
+    def evidence_dir(self, env):
+        """webops_evidence_dir's default for a hosts.yml inventory: beside it, one directory per environment."""
+        return os.path.join(self.inventories, env, "evidence", env)
+
+    def evidence_records(self, env):
+        """The environment's evidence records, oldest first: (path, record, the file's bytes)."""
+        directory = self.evidence_dir(env)
+        if not os.path.isdir(directory):
+            return []
+        found = []
+        for name in sorted(os.listdir(directory)):
+            if name.endswith(".json"):
+                with open(os.path.join(directory, name), "rb") as handle:
+                    data = handle.read()
+                found.append((os.path.join(directory, name), json.loads(data.decode("utf-8")), data))
+        return sorted(found, key=lambda item: (item[1]["started"], item[1]["ended"], item[0]))
+
+    def evidence_check(self, env):
+        """Run the evidence_check module on the controller (a real ansible process)."""
+        argv = [os.path.join(os.path.dirname(ANSIBLE_PLAYBOOK), "ansible"), "localhost", "-m", "webops.encryption.evidence_check",
+                "-a", json.dumps({"dir": self.evidence_dir(env), "audit_log": self.controller_log, "environment": env}),
+                "-e", json.dumps({"ansible_python_interpreter": sys.executable})]
+        environ = dict(os.environ, ANSIBLE_CONFIG=ANSIBLE_CFG, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1",
+                       ANSIBLE_LOCAL_TEMP=os.path.join(self.root, ".ansible-tmp"))
+        return subprocess.run(argv, cwd=self.root, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True, timeout=240, check=False)
+
+    def assert_evidence(self, env, operation, count_before, keys=()):
+        """One new record of ``operation`` since ``count_before`` records, 0600 files in a 0700 directory, its
+        SHA-256 in an evidence line of the controller's audit trail, the run's audit lines named, no key in any
+        evidence file. Returns the record."""
+        records = self.evidence_records(env)
+        assert len(records) == count_before + 1, [r[0] for r in records]
+        path, record, data = records[-1]
+        assert record["operation"] == operation and record["environment"] == env
+        assert stat.S_IMODE(os.stat(self.evidence_dir(env)).st_mode) == 0o700
+        lines = self.log_lines()
+        evidence = [line for line in lines if line.get("operation") == "evidence"
+                    and line["details"]["record"] == os.path.basename(path)]
+        assert len(evidence) == 1 and evidence[0]["details"]["sha256"] == "sha256:" + hashlib.sha256(data).hexdigest()
+        ids = set(line.get("id") for line in lines)
+        assert record["audit_lines"] and set(record["audit_lines"]) <= ids
+        for name in os.listdir(self.evidence_dir(env)):
+            full = os.path.join(self.evidence_dir(env), name)
+            assert stat.S_IMODE(os.stat(full).st_mode) == 0o600, name
+            with open(full) as handle:
+                text = handle.read()
+            assert_no_secret(text, keys)
+            assert "gAAAAA" not in text
+        return record
 
     def log_lines(self, which="controller"):
         path = self.controller_log if which == "controller" else self.host_log
