@@ -51,6 +51,9 @@ echo "build_docs: antsibull-docs collection"
 antsibull-docs --config-file "$ROOT/docs/antsibull-docs.cfg" collection --use-current --fail-on-error \
     --dest-dir "$OUT/rst" webops.encryption
 
+# antsibull-docs copies the guides' .rst files only: their images go beside them.
+find "$OUT/rst" -type d -path '*/webops/encryption/docsite' -exec cp "$ROOT"/docs/docsite/rst/*.png {} \;
+
 echo "build_docs: sphinx-build (warnings are errors)"
 WEBOPS_DOCS_TMP="$OUT" sphinx-build -q -W --keep-going -b html -c "$ROOT/docs" "$OUT/rst" "$OUT/html"
 echo "build_docs: $OUT/html/index.html"

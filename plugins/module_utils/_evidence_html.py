@@ -82,7 +82,7 @@ def _counts_text(counts):
 
 def render_html(record):
     """The report of ``record`` as one HTML document (text)."""
-    title = "Key %s evidence: %s" % (record["operation"].replace("_", " "), record["environment"])
+    title = "Evidence of %s: %s" % (record["operation"], record["environment"])
     complete = record["status"] == "complete"
     out = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
            '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; img-src data:">',

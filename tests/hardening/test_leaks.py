@@ -146,9 +146,19 @@ def test_playbooks_leak_nothing_verbose_debug_check_diff_and_failures(backend, r
     findings, logs = _scan_everything(env, runs, tally, extra_secrets)
     assert len(env.keys) >= 3, "the rotation did not make a new key"
     assert logs, "no audit log was written"
+    # The evidence (beside the directory inventory, one directory per environment) was scanned with the
+    # tree: a record and its report per real rotate_keys and verify_keys run, failed ones included.
+    evidence = os.path.join(os.path.dirname(env.inventory), "evidence", os.path.basename(env.inventory))
+    evidence_files = [os.path.join(evidence, n) for n in sorted(os.listdir(evidence))] if os.path.isdir(evidence) else []
+    records = [p for p in evidence_files if p.endswith(".json")]
+    if len(records) != (3 if backend == "sqlite" else 2) or len(evidence_files) != 2 * len(records):
+        problems.append("evidence: expected a record and a report per real rotate/verify run, found %s"
+                        % [os.path.basename(p) for p in evidence_files])
+    if evidence_files and os.stat(evidence).st_mode & 0o777 != 0o700:
+        problems.append("the evidence directory is %o" % (os.stat(evidence).st_mode & 0o777))
     # Every file that holds a key or an audit line: 0600, owned by the user running the play
     # (webops_owner is '' in this environment, so the files keep the runner's ownership).
-    for path in env.key_files() + [os.path.join(env.logs, n) for n in os.listdir(env.logs)] + \
+    for path in env.key_files() + [os.path.join(env.logs, n) for n in os.listdir(env.logs)] + evidence_files + \
             [os.path.join(env.backups, n) for n in os.listdir(env.backups) if n.endswith(".jsonl")]:
         st = os.stat(path)
         if st.st_mode & 0o777 != 0o600 or st.st_uid != os.getuid():

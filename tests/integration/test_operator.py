@@ -106,11 +106,22 @@ def test_own_inventory_read_only_runs_create_nothing_and_paths_follow_it(tmp_pat
     db_before = webops_db.raw_digest(sqlite_url)
     before = files_under(tmp_path)
 
-    # verify on a fresh environment reports the missing escrow as a finding, and creates nothing (no log
-    # directory, no vault file) and changes nothing.
+    # verify on a fresh environment reports the missing escrow as a finding, and creates nothing (no host log
+    # directory, no vault file) and changes nothing, but its evidence: the record and its report beside the
+    # inventory (one directory per environment) and the controller's audit line that holds the record's SHA-256.
     run = site.playbook("verify_keys.yml", [], extra={"env": ENV}, inventories=[inventory], default_paths=True)
     assert run.returncode != 0 and "holds no webops_encryption_key" in run.stdout, run.stdout[-4000:]
-    assert files_under(tmp_path) == before
+    evidence = os.path.join(ops, "evidence", ENV)
+    created = sorted(set(files_under(tmp_path)) - set(before))
+    records = sorted(name for name in os.listdir(evidence) if name.endswith(".json"))
+    assert len(records) == 1 and set(before) <= set(files_under(tmp_path))
+    assert created == sorted([os.path.join(ops, "evidence"), evidence, os.path.join(evidence, records[0]),
+                              os.path.join(evidence, records[0][:-5] + ".html"), os.path.join(ops, "logs"),
+                              os.path.join(ops, "logs", "key-operations.log")]), created
+    with open(os.path.join(evidence, records[0])) as handle:
+        record = json.load(handle)
+    assert record["status"] == "incomplete" and record["outcome"] == "failure"
+    assert "the vault does not hold the hosts' key" in record["status_reasons"][0]
     assert not os.path.exists(host_log_dir)
     assert webops_db.raw_digest(sqlite_url) == db_before
 

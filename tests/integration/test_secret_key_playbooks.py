@@ -10,6 +10,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import json
+import os
 import re
 
 from support import webops_db
@@ -52,6 +54,19 @@ def test_rotate_secret_key_check_then_rotate_leaves_encryption_key_data_alone(tm
     assert lines and lines[-1]["outcome"] == "success"
     assert lines[-1]["fingerprints"] == {"old": weak_name, "new": secret_fingerprint(new)}
     assert secret_fingerprint(FIRST_SECRET_KEY) not in result.stdout + repr(site.log_lines())
+    # Its evidence (none from the --check run): the configuration values moved to the new SECRET_KEY, the
+    # ENCRYPTION_KEY columns stayed under their key, and both keys are named by fingerprint with their escrow.
+    record = site.assert_evidence(ENV, "rotate_secret_key", 0, keys=site.all_keys() + [FIRST_SECRET_KEY, new])
+    assert record["status"] == "complete" and record["outcome"] == "success", record["status_reasons"]
+    config = [c for c in record["columns"] if c["keyed_by"] == "SECRET_KEY"][0]
+    # The hosts' first SECRET_KEY is weak: named as such, never fingerprinted.
+    assert list(config["before"].values()) == [2] and list(config["before"])[0].startswith("a weak SECRET_KEY")
+    assert secret_fingerprint(FIRST_SECRET_KEY) not in json.dumps(record)
+    assert config["after"] == {secret_fingerprint(new): 2}
+    assert all(c["before"] == c["after"] for c in record["columns"] if c["keyed_by"] == "ENCRYPTION_KEY")
+    keys = dict((k["name"], k) for k in record["keys"])
+    assert keys["SECRET_KEY"]["fingerprint"] == secret_fingerprint(new) and keys["SECRET_KEY"]["escrow"]["in_vault"]
+    assert keys["ENCRYPTION_KEY"]["fingerprint"] == fingerprint(site.first_key)
 
     # A second rotation moves on from the escrowed key; the first one joins the history too.
     result = site.run("rotate_secret_key.yml")
@@ -66,6 +81,11 @@ def test_rotate_secret_key_check_then_rotate_leaves_encryption_key_data_alone(tm
     assert result.returncode == 0, result.stdout[-4000:]
     newest = site.assert_secret_key_rotated(site.first_key)
     assert_no_secret(result.stdout, [FIRST_SECRET_KEY, new, newer, newest] + list(PLAINTEXTS.values()) + site.all_keys())
+    # Nor in any evidence file: one record (and report) per real run.
+    assert len(site.evidence_records(ENV)) == 4
+    for name in os.listdir(site.evidence_dir(ENV)):
+        with open(os.path.join(site.evidence_dir(ENV), name)) as handle:
+            assert_no_secret(handle.read(), [FIRST_SECRET_KEY, new, newer, newest] + list(PLAINTEXTS.values()) + site.all_keys())
 
 
 def test_a_compromise_rotation_replaces_both_keys_and_a_routine_one_only_the_encryption_key(tmp_path, pg_url):
