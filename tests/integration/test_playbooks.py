@@ -335,10 +335,22 @@ def test_every_key_operation_is_audited_and_a_restored_backup_moves_forward(tmp_
     result = site.run("setup_encryption.yml")
     assert result.returncode == 0 and recap_changed(result.stdout, host) == 0, result.stdout[-4000:]
 
-    # Setup escrows the hosts' SECRET_KEY too, once.
+    # The restored backup's verify left evidence that says so: incomplete, its values under the retired key.
+    records = [record for _path, record, _data in site.evidence_records(ENV)]
+    assert [(r["operation"], r["status"]) for r in records] == [
+        ("rotate_keys", "complete"), ("verify_keys", "complete"), ("verify_keys", "incomplete"), ("rotate_keys", "complete")]
+    webhook = [c for c in records[2]["columns"] if (c["table"], c["column"]) == ("core_webhook", "secret")][0]
+    assert webhook["after"] == {fingerprint(first): 12} and webhook["left_under_retired"] == 12
+    assert "core_webhook.secret: 12 value(s) left under a retired key." in records[2]["status_reasons"]
+    webhook = [c for c in records[3]["columns"] if (c["table"], c["column"]) == ("core_webhook", "secret")][0]
+    assert webhook["before"] == {fingerprint(first): 12} and webhook["after"] == {fingerprint(third): 12}
+
+    # Setup escrows the hosts' SECRET_KEY too, once. The controller's log also holds each evidence record's line.
     expected = ["generate", "escrow", "escrow_secret_key", "set", "encrypt", "escrow", "rotate", "verify", "verify", "escrow", "rotate"]
+    evidence = [line for line in site.log_lines() if line["operation"] == "evidence"]
+    assert [line["outcome"] for line in evidence] == ["complete", "complete", "incomplete", "complete"]
     for which, path in (("host", site.host_log), ("controller", site.controller_log)):
-        lines = site.log_lines(which)
+        lines = [line for line in site.log_lines(which) if line["operation"] != "evidence"]
         assert [line["operation"] for line in lines] == expected, (which, lines)
         assert all(line["host"] == host and line["environment"] == ENV for line in lines)
         outcomes = dict((line["operation"], []) for line in lines)
