@@ -52,7 +52,10 @@ antsibull-docs --config-file "$ROOT/docs/antsibull-docs.cfg" collection --use-cu
     --dest-dir "$OUT/rst" webops.encryption
 
 # antsibull-docs copies the guides' .rst files only: their images go beside them.
-find "$OUT/rst" -type d -path '*/webops/encryption/docsite' -exec cp "$ROOT"/docs/docsite/rst/*.png {} \;
+docsite_dir="$(find "$OUT/rst" -type d -path '*/webops/encryption/docsite' | head -n 1)"
+if [ -n "$docsite_dir" ]; then
+    cp "$ROOT"/docs/docsite/rst/*.png "$docsite_dir/"
+fi
 
 echo "build_docs: sphinx-build (warnings are errors)"
 WEBOPS_DOCS_TMP="$OUT" sphinx-build -q -W --keep-going -b html -c "$ROOT/docs" "$OUT/rst" "$OUT/html"

@@ -105,7 +105,7 @@ def _columns(before, after, current):
     before_index, after_index = index(before), index(after)
     columns = []
     for name in sorted(set(before_index) | set(after_index), key=lambda n: (str(n[0]), str(n[1]))):
-        before_counts, _ = before_index.get(name, ({}, {}))
+        before_counts = before_index.get(name, ({}, {}))[0]
         after_counts, after_column = after_index.get(name, ({}, {}))
         source = after_column or before_index[name][1]
         retired = sum(count for label, count in after_counts.items() if label not in current and label != NOT_CHECKED)

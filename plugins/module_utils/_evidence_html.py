@@ -58,7 +58,7 @@ def chart(column):
     if not labels:
         return '<p class="chart-empty">No encrypted value before or after.</p>'
     top = max([1] + list(column["before"].values()) + list(column["after"].values()))
-    row, bar, left, width = 34, 12, 230, 330
+    row, thickness, left, width = 34, 12, 230, 330
     height = row * len(labels) + 10
     parts = ['<svg xmlns="http://www.w3.org/2000/svg" role="img" width="%d" height="%d" viewBox="0 0 %d %d" '
              'aria-label="%s">' % (left + width + 70, height, left + width + 70, height,
@@ -67,11 +67,11 @@ def chart(column):
         y = 5 + index * row
         before, after = column["before"].get(label, 0), column["after"].get(label, 0)
         parts.append('<text x="0" y="%d" font-size="11" font-family="monospace">%s</text>' % (y + 16, _e(label)))
-        for offset, count, colour, side in ((0, before, BEFORE_COLOUR, "before"), (bar + 2, after, AFTER_COLOUR, "after")):
+        for offset, count, colour, side in ((0, before, BEFORE_COLOUR, "before"), (thickness + 2, after, AFTER_COLOUR, "after")):
             length = int(round(width * count / float(top)))
             parts.append('<rect x="%d" y="%d" width="%d" height="%d" fill="%s" data-side="%s" data-key="%s" data-count="%d"/>'
-                         % (left, y + offset, length, bar, colour, side, _e(label), count))
-            parts.append('<text x="%d" y="%d" font-size="10">%d</text>' % (left + length + 4, y + offset + bar - 2, count))
+                         % (left, y + offset, length, thickness, colour, side, _e(label), count))
+            parts.append('<text x="%d" y="%d" font-size="10">%d</text>' % (left + length + 4, y + offset + thickness - 2, count))
     parts.append("</svg>")
     return "".join(parts)
 

@@ -119,6 +119,7 @@ import uuid
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.webops.encryption.plugins.module_utils.fernet import key_material_at
 
+
 def append_line(path, line, mode=0o600):
     directory = os.path.dirname(path)
     if directory:

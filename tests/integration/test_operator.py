@@ -121,7 +121,7 @@ def test_own_inventory_read_only_runs_create_nothing_and_paths_follow_it(tmp_pat
     with open(os.path.join(evidence, records[0])) as handle:
         record = json.load(handle)
     assert record["status"] == "incomplete" and record["outcome"] == "failure"
-    assert "the vault does not hold the hosts' key" in record["status_reasons"][0]
+    assert "the vault does not hold the key the hosts hold" in record["status_reasons"][0]
     assert not os.path.exists(host_log_dir)
     assert webops_db.raw_digest(sqlite_url) == db_before
 

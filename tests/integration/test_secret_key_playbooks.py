@@ -81,8 +81,8 @@ def test_rotate_secret_key_check_then_rotate_leaves_encryption_key_data_alone(tm
     assert result.returncode == 0, result.stdout[-4000:]
     newest = site.assert_secret_key_rotated(site.first_key)
     assert_no_secret(result.stdout, [FIRST_SECRET_KEY, new, newer, newest] + list(PLAINTEXTS.values()) + site.all_keys())
-    # Nor in any evidence file: one record (and report) per real run.
-    assert len(site.evidence_records(ENV)) == 4
+    # Nor in any evidence file: one record (and report) per real run (three; the --check run wrote none).
+    assert len(site.evidence_records(ENV)) == 3
     for name in os.listdir(site.evidence_dir(ENV)):
         with open(os.path.join(site.evidence_dir(ENV), name)) as handle:
             assert_no_secret(handle.read(), [FIRST_SECRET_KEY, new, newer, newest] + list(PLAINTEXTS.values()) + site.all_keys())
