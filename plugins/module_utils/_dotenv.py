@@ -267,3 +267,19 @@ def write_atomic(path, text, mode=0o600, owner_uid=None, owner_gid=None):
             except OSError:
                 pass
     return target
+
+
+def append_line(path, line, mode=0o600):
+    """Append one line to a log (an audit trail): created ``mode`` (its directory 0700), synced."""
+    directory = os.path.dirname(path)
+    if directory:
+        # exist_ok: forks for hosts that share this machine may create it at the same moment.
+        os.makedirs(directory, 0o700, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
+    try:
+        if os.fstat(fd).st_mode & 0o777 != mode:
+            os.fchmod(fd, mode)
+        os.write(fd, line.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -29,6 +29,8 @@ from ansible_collections.webops.encryption.plugins.module_utils._evidence_schema
 from ansible_collections.webops.encryption.plugins.module_utils.fernet import key_material_at
 
 OPERATIONS = ("rotate_keys", "rotate_secret_key", "verify_keys")
+# refused: the run stopped in its preflight, before anything was written (as its audit line says).
+OUTCOMES = ("success", "failure", "refused")
 # A label that is not a key: the SECRET_KEY values an audit could not open without the SECRET_KEY.
 NOT_CHECKED = "not checked"
 
@@ -93,13 +95,25 @@ def _counts(column, labels, secret_labels):
     return counts
 
 
+def _not_checked(column):
+    """A SECRET_KEY column an audit without the SECRET_KEY saw (its values are not counted by key)."""
+    return column.get("keyed_by") == "SECRET_KEY" and column.get("secret_keys") is None
+
+
 def _columns(before, after, current):
-    """Per column: counts before and after by label, and what the after state leaves behind."""
-    def index(side):
+    """Per column: counts before and after by label, and what the after state leaves behind.
+
+    ``before`` and ``after`` are each one count (columns, labels, secret_labels) or a list of the counts
+    the run already made, in order: a later one replaces an earlier one's column, except that a SECRET_KEY
+    column it could not open keeps an earlier one's counts. Columns a count does not cover are left out."""
+    def index(sides):
         found = {}
-        for column in side.get("columns") or []:
-            name = (column.get("table"), column.get("column"))
-            found[name] = (_counts(column, side.get("labels") or {}, side.get("secret_labels") or {}), column)
+        for side in sides if isinstance(sides, list) else [sides]:
+            for column in (side or {}).get("columns") or []:
+                name = (column.get("table"), column.get("column"))
+                if name in found and _not_checked(column) and not _not_checked(found[name][1]):
+                    continue
+                found[name] = (_counts(column, side.get("labels") or {}, side.get("secret_labels") or {}), column)
         return found
 
     before_index, after_index = index(before), index(after)
@@ -154,7 +168,8 @@ def judge(record):
     """(status, reasons): complete when the run succeeded and every value opens with a current key."""
     reasons = []
     if record["outcome"] != "success":
-        reasons.append("The run failed%s." % (": " + "; ".join(record["problems"]) if record.get("problems") else ""))
+        reasons.append("The run %s%s." % ("was refused" if record["outcome"] == "refused" else "failed",
+                                          ": " + "; ".join(record["problems"]) if record.get("problems") else ""))
     for column in record["columns"]:
         where = "%s.%s" % (column["table"], column["column"])
         if column["left_under_retired"]:
@@ -180,7 +195,7 @@ def build_record(inputs, ended=None, record_id=None):
         user=str(inputs.get("user") or ""), command=str(inputs.get("command") or ""),
         versions=dict(collection=str(inputs.get("collection_version") or ""),
                       ansible_core=str(inputs.get("ansible_version") or "")),
-        outcome="success" if inputs.get("outcome", "success") == "success" else "failure",
+        outcome=inputs.get("outcome", "success") if inputs.get("outcome", "success") in OUTCOMES else "failure",
         columns=_columns(inputs.get("before") or {}, inputs.get("after") or {}, current),
         discovery=_discovery(inputs.get("discovery") or {}),
         units=dict(strategy=str(units.get("strategy") or ""), managed=_bool(units.get("managed")),
@@ -194,6 +209,67 @@ def build_record(inputs, ended=None, record_id=None):
     del record["problems"]
     validate(record)
     return record
+
+
+def label_secret_keys(sides, labeller):
+    """Give each count that names its SECRET_KEYs (``secret_keys``: the audit's keys in its order, current
+    first) their labels instead (``secret_labels``), all labelled together by ``labeller`` (secret_key.Labels):
+    a weak key is named the same way on every side. Returns the sides (copies) and the label of the last
+    side's current SECRET_KEY (None without one)."""
+    everything = []
+    for side in sides:
+        everything += [key for key in side.get("secret_keys") or [] if key and key not in everything]
+    label = labeller(everything)
+    labelled, current = [], None
+    for side in sides:
+        side = dict(side)
+        keys = side.pop("secret_keys", None)
+        if keys:
+            side["secret_labels"] = dict(("current" if index == 0 else "old%d" % (index - 1), label(key))
+                                         for index, key in enumerate(keys) if key)
+            current = side["secret_labels"].get("current")
+        labelled.append(side)
+    return labelled, current
+
+
+def key_entries(current, reports, rotation_days, vault_file, gpg_dir=None, environment=""):
+    """The record's keys: each key in use (``current``: [{name, label}]) with its age and escrow.
+
+    ``reports``: {name: the vault's report of it (fingerprint, created, age_days)}, from _custody.Custody.report;
+    ``gpg_dir``: the gpg store's directory (None without one), its files named as custody's gpg_store names them."""
+    entries = []
+    for key in current or []:
+        secret = key.get("name") == "SECRET_KEY"
+        label = str(key.get("label") or "")
+        escrowed = (reports or {}).get(key.get("name")) or {}
+        gpg_file = None
+        if gpg_dir:
+            gpg_file = os.path.join(gpg_dir, "%s-%s%s.asc" % (environment, "secret-key-" if secret else "",
+                                                                label.replace(":", "-") if label.startswith("sha256:") else "weak"))
+        entries.append(dict(
+            name=key.get("name"), fingerprint=label, created=escrowed.get("created"), age_days=escrowed.get("age_days"),
+            rotation_days=rotation_days,
+            # A weak SECRET_KEY has no fingerprint: escrowed means the vault holds a SECRET_KEY at all.
+            escrow=dict(vault_file=vault_file,
+                        in_vault=bool(escrowed) and (escrowed.get("fingerprint") == label or not label.startswith("sha256:")),
+                        gpg_file=gpg_file, gpg_present=bool(gpg_file) and os.path.exists(gpg_file)),
+        ))
+    return entries
+
+
+def audit_entry(operation, environment, host, user, outcome, details, reason=None, fingerprints=None, counts=None,
+                run=None):
+    """One audit-trail line's entry (the audit_log module's form), refused when it holds key material."""
+    entry = dict(id=uuid.uuid4().hex, time=utc_text(datetime.datetime.now(datetime.timezone.utc)),
+                 environment=environment, host=host, operation=operation, user=user, outcome=outcome, reason=reason,
+                 fingerprints=fingerprints or {}, counts=counts, details=details or {})
+    if run:
+        entry["run"] = run
+    where = key_material_at(entry)
+    if where:
+        raise EvidenceError("refusing to write the audit entry: %s holds what looks like a Fernet key or token; "
+                            "pass fingerprints (webops.encryption.fernet_fingerprint), never keys" % where)
+    return entry
 
 
 # -- schema -------------------------------------------------------------------------------------

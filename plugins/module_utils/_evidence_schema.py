@@ -48,7 +48,7 @@ SCHEMA = {
             "required": ["collection", "ansible_core"],
             "properties": {"collection": {"type": "string"}, "ansible_core": {"type": "string"}},
         },
-        "outcome": {"enum": ["success", "failure"]},
+        "outcome": {"enum": ["success", "failure", "refused"]},
         "status": {"enum": ["complete", "incomplete"]},
         "status_reasons": {"type": "array", "items": _TEXT},
         "columns": {

@@ -93,14 +93,19 @@ def rotate(db, specs, new_key, old_keys, on_unknown="fail", encrypt_plaintext=Fa
         if details and on_unknown == "fail":
             raise UnknownTokens(details)
 
+    # The scan's counts by key fingerprint too: an evidence record's "after" is this check pass, not another count.
+    fingerprints = dict([("new", new_key.fingerprint)] + [(name, k.fingerprint) for name, k in zip(old_names, old_keys)])
+
     def scan_counts(tally):
-        return column_result(tally.spec, {
+        result = column_result(tally.spec, {
             "rows": tally.rows, "total": tally.values, "already_current": tally.by_key.get("new", 0),
             "rotated": sum(tally.by_key.get(name, 0) for name in old_names),
             "plaintext": 0 if encrypt_plaintext else tally.plaintext,
             "encrypted_plaintext": tally.plaintext if encrypt_plaintext else 0, "empty": tally.empty,
             "unknown": tally.unknown, "unknown_ids": tally.unknown_ids, "rows_written": tally.rows_to_write,
             "conflicts": 0}, ROTATE_COUNTS)
+        result["by_key"] = dict((fingerprints[name], count) for name, count in sorted(tally.by_key.items()) if count)
+        return result
 
     started = time.time()
     widened = [] if widen else None

@@ -65,6 +65,11 @@ options:
         run such as verify_keys.yml creates no file or directory.
     type: bool
     default: true
+  run:
+    description:
+      - The id of the playbook run the line belongs to (written as C(run)); its evidence record names the run's lines by it.
+    type: str
+    version_added: 0.4.0
 attributes:
   check_mode:
     support: full
@@ -117,22 +122,8 @@ import os
 import uuid
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.webops.encryption.plugins.module_utils._dotenv import append_line
 from ansible_collections.webops.encryption.plugins.module_utils.fernet import key_material_at
-
-
-def append_line(path, line, mode=0o600):
-    directory = os.path.dirname(path)
-    if directory:
-        # exist_ok: forks for hosts that share this machine may create it at the same moment.
-        os.makedirs(directory, 0o700, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
-    try:
-        if os.fstat(fd).st_mode & 0o777 != mode:
-            os.fchmod(fd, mode)
-        os.write(fd, line.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def main():
@@ -149,6 +140,7 @@ def main():
             counts=dict(type="raw"),
             details=dict(type="dict", default={}),
             create=dict(type="bool", default=True),
+            run=dict(type="str"),
         ),
         supports_check_mode=True,
     )
@@ -166,6 +158,8 @@ def main():
         counts=params["counts"],
         details=params["details"],
     )
+    if params["run"]:
+        entry["run"] = params["run"]
     where = key_material_at(entry)
     if where:
         module.fail_json(msg="refusing to write the audit entry: %s holds what looks like a Fernet key or token; "

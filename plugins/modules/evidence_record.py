@@ -22,8 +22,11 @@ description:
     with mode C(0600); with O(gpg_signer) also an armored detached signature (C(<record>.json.asc)).
   - Refuses, with nothing written, a record that does not match its schema or holds anything that looks like a
     Fernet key or token. Keys are named by fingerprint only.
-  - Runs on the controller. The caller writes the returned RV(sha256) into the audit trail (operation C(evidence)),
-    which evidence_check compares.
+  - Reads each key's age from the vault O(vault_file) (with the play's vault secrets) and looks for its gpg escrow file;
+    the counts are the ones the run already made (O(before), O(after)), none is made again.
+  - Appends the record's SHA-256 to the controller's audit log O(audit_log) (an C(evidence) line), which evidence_check
+    compares, and names in the record the log's lines of the run (those with O(run)).
+  - This is an action plugin that runs on the controller only.
 author:
   - webops.encryption contributors (@webops)
 options:
@@ -44,47 +47,50 @@ options:
     description: When the run started, a UNIX timestamp or C(YYYY-MM-DDTHH:MM:SSZ). The record ends now.
     type: str
     required: true
+  run:
+    description: The run's id, which the audit_log module wrote into each of its lines (its O(webops.encryption.audit_log#module:run)).
+    type: str
+    default: ''
   user:
-    description: Who ran it, C(user@controller).
+    description: Who ran it; the record names C(user@controller).
     type: str
     required: true
   command:
     description: The command line of the run as the C(webops.encryption.command_line) lookup builds it (never a secret); V('') when it cannot be shown.
     type: str
     default: ''
-  collection_version:
-    description: The collection's version.
-    type: str
-    default: ''
-  ansible_version:
-    description: The ansible-core version.
-    type: str
-    default: ''
   outcome:
     description: How the run ended.
     type: str
-    choices: [success, failure]
+    choices: [success, failure, refused]
     default: success
   problems:
-    description: Why the run failed (messages that hold no key).
+    description: Why the run failed or was refused (messages that hold no key).
     type: list
     elements: str
     default: []
   current:
-    description: The labels (fingerprints) of the keys in use after the run; a value under any other key is left under a retired key.
+    description:
+      - The keys in use after the run, each C(name) (C(ENCRYPTION_KEY) or C(SECRET_KEY)) and C(label) (its fingerprint;
+        V('') for the vault's current key of that name). A value under any other key is left under a retired key.
     type: list
-    elements: str
+    elements: dict
     default: []
   before:
     description:
-      - The counts at the start, as C(columns) (the RV(webops.encryption.fernet_audit#module:columns) of an audit),
-        C(labels) (its key names to fingerprints) and C(secret_labels) (its SECRET_KEY names to labels).
-    type: dict
-    default: {}
+      - The counts the run made at its start, each C(columns) (the RV(webops.encryption.fernet_audit#module:columns) of
+        an audit, or the check-mode RV(webops.encryption.fernet_rotate#module:columns) of a scan), C(labels) (its key
+        names to fingerprints) and C(secret_keys) (the SECRET_KEYs the audit was given, current first, which are
+        labelled here: a fingerprint, a weak one without). A later count's column replaces an earlier one's, but
+        for a SECRET_KEY column it could not open.
+    type: list
+    elements: dict
+    default: []
   after:
     description: The counts at the end, in the form of O(before).
-    type: dict
-    default: {}
+    type: list
+    elements: dict
+    default: []
   discovery:
     description: Discovery's C(columns) (fernet_discover), C(labels) for their key names and the C(ignored) columns.
     type: dict
@@ -93,18 +99,26 @@ options:
     description: C(strategy), C(managed), C(services) and C(stopped_seconds) (V(null) when no unit was stopped).
     type: dict
     default: {}
-  keys:
-    description:
-      - One entry per key (C(name), C(fingerprint), C(created), C(age_days), C(rotation_days)) with C(escrow)
-        (C(vault_file), C(in_vault), C(gpg_file), C(gpg_present)).
-    type: list
-    elements: dict
-    default: []
-  audit_lines:
-    description: The ids of the run's audit-trail lines.
-    type: list
-    elements: str
-    default: []
+  vault_file:
+    description: The environment's vault file, where each key's creation time (its age) and escrow are read.
+    type: path
+    required: true
+  rotation_days:
+    description: Days between rotations; a key older is overdue.
+    type: int
+    default: 90
+  gpg_dir:
+    description: The gpg store's directory (C(<env>-<fingerprint>.asc) files); V('') when the gpg store is not used.
+    type: str
+    default: ''
+  audit_log:
+    description: The controller's audit log; V('') writes no C(evidence) line and names no line of the run.
+    type: str
+    default: ''
+  host:
+    description: The host the C(evidence) line names.
+    type: str
+    default: ''
   gpg_signer:
     description: A gpg key (id or user id) that signs the record; V('') writes no signature.
     type: str
@@ -115,13 +129,20 @@ options:
     default: gpg
 attributes:
   check_mode:
-    support: full
-    description: Builds and checks the record, writes nothing.
+    support: none
+    description: The playbooks write no evidence in check mode.
   diff_mode:
     support: none
     description: A new record has no before.
+  action:
+    support: full
+    description: Runs on the controller.
+  platform:
+    platforms: posix
+    support: full
+    description: Controller only.
 notes:
-  - Every run writes a new record, so the task always reports a change (none in check mode).
+  - Every run writes a new record, so the task always reports a change.
 """
 
 EXAMPLES = r"""
@@ -131,11 +152,13 @@ EXAMPLES = r"""
     operation: verify_keys
     environment: prod
     started: "{{ run_started }}"
-    user: alice@bastion
-    current: [sha256:0123456789abcdef]
+    user: alice
+    vault_file: /srv/ansible/inventories/prod/group_vars/prod/vault.yml
+    audit_log: /srv/ansible/logs/key-operations.log
+    current: [{name: ENCRYPTION_KEY, label: ''}]
     after:
-      columns: "{{ audit.columns }}"
-      labels: "{{ audit.fingerprints }}"
+      - columns: "{{ audit.columns }}"
+        labels: "{{ audit.fingerprints }}"
 """
 
 RETURN = r"""
@@ -155,10 +178,6 @@ sha256:
   description: C(sha256:) and the hex SHA-256 of the record file's bytes.
   type: str
   returned: success
-record:
-  description: The record (fingerprints only).
-  type: dict
-  returned: success
 status:
   description: C(complete) or C(incomplete).
   type: str
@@ -170,57 +189,3 @@ status_reasons:
   returned: success
 """
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.webops.encryption.plugins.module_utils._evidence import (
-    EvidenceError, build_record, record_name, serialise, sha256_of, write_record)
-
-
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            dir=dict(type="path", required=True),
-            operation=dict(type="str", required=True, choices=["rotate_keys", "rotate_secret_key", "verify_keys"]),
-            environment=dict(type="str", required=True),
-            started=dict(type="str", required=True),
-            user=dict(type="str", required=True),
-            command=dict(type="str", default=""),
-            collection_version=dict(type="str", default=""),
-            ansible_version=dict(type="str", default=""),
-            outcome=dict(type="str", default="success", choices=["success", "failure"]),
-            problems=dict(type="list", elements="str", default=[]),
-            current=dict(type="list", elements="str", default=[]),
-            before=dict(type="dict", default={}),
-            after=dict(type="dict", default={}),
-            discovery=dict(type="dict", default={}),
-            units=dict(type="dict", default={}),
-            keys=dict(type="list", elements="dict", default=[], no_log=False),
-            audit_lines=dict(type="list", elements="str", default=[]),
-            gpg_signer=dict(type="str", default=""),
-            gpg_binary=dict(type="str", default="gpg"),
-        ),
-        supports_check_mode=True,
-    )
-    params = module.params
-    try:
-        record = build_record(params)
-    except EvidenceError as exc:
-        module.fail_json(msg="%s. Nothing was written." % exc)
-    path = os.path.join(params["dir"], record_name(record))
-    result = dict(record=record, status=record["status"], status_reasons=record["status_reasons"])
-    if module.check_mode:
-        module.exit_json(changed=False, path=path, html=path[:-5] + ".html", signature=None,
-                         sha256=sha256_of(serialise(record)), **result)
-    try:
-        written = write_record(params["dir"], record, signer=params["gpg_signer"], gpg_binary=params["gpg_binary"])
-    except EvidenceError as exc:
-        module.fail_json(msg=str(exc), path=path)
-    except (IOError, OSError) as exc:
-        module.fail_json(msg="cannot write the evidence record in %s: %s; check the directory is writable"
-                             % (params["dir"], exc.strerror or exc), path=path)
-    module.exit_json(changed=True, **dict(result, **written))
-
-
-if __name__ == "__main__":
-    main()

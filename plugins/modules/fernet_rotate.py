@@ -191,6 +191,12 @@ columns:
     conflicts:
       description: Rows the application changed between read and write; they were left alone, and the next run takes them.
       type: int
+    by_key:
+      description:
+        - In check mode, the scan's tokens per key fingerprint (O(new_key) and each of O(old_keys)); keys opening no value
+          are left out. An evidence record takes them as its counts after the run.
+      type: dict
+      returned: check mode
   sample:
     - {table: core_two_factor_auth, column: secret, rows: 5, total: 5, already_current: 0, rotated: 5, plaintext: 0,
        encrypted_plaintext: 0, empty: 0, unknown: 0, unknown_ids: [], rows_written: 5, conflicts: 0}
