@@ -56,13 +56,22 @@ def test_rotate_every_column_keeps_every_plaintext(db_url):
     config = by_column(audit)["core_configuration.value"]
     assert config["keyed_by"] == "SECRET_KEY" and config["unverified"] == 2
 
+    # The check pass names its counts by key fingerprint (an evidence record's counts after a rotation).
+    old_fp, new_fp = planned["old_key_fingerprints"][0], planned["new_key_fingerprint"]
+    for column in planned["columns"]:
+        assert column["by_key"] == ({old_fp: column["rotated"]} if column["rotated"] else {}), column["column"]
+    checked = run("rotate", db_url, new, [old], workers=1, batch_size=50, check_mode=True)
+    for column in checked["columns"]:
+        assert column["by_key"] == ({new_fp: column["already_current"]} if column["already_current"] else {}), column["column"]
+    assert sum(sum(c["by_key"].values()) for c in checked["columns"]) == done["totals"]["rotated"]
+
     again = run("rotate", db_url, new, [old], workers=1, batch_size=1000)
     assert not again["changed"]
     assert again["totals"]["rotated"] == 0 and again["totals"]["already_current"] == done["totals"]["rotated"]
     assert webops_db.digest(db_url, [new]) == before
 
     secrets = plaintexts(db_url, [new])
-    for result in (planned, done, audit, again):
+    for result in (planned, done, audit, checked, again):
         assert_no_secrets(result, [old, new], secrets)
 
 

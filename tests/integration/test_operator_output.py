@@ -85,9 +85,18 @@ def test_directory_inventory_stays_clean_and_output_says_what_happened(tmp_path,
     refused = run("rotate_keys.yml")
     assert refused.returncode != 0
     lines = [json.loads(line) for line in open(controller_log)]
-    assert [(entry["operation"], entry["outcome"]) for entry in lines] == [("rotate", "refused")], lines
+    assert [(entry["operation"], entry["outcome"]) for entry in lines] == [("rotate", "refused"), ("evidence", "incomplete")], lines
     assert "webops_encryption_key" in lines[0]["details"]["refused_because"], lines[0]
     assert lines[0]["details"]["stopped_in_step"] == 1
+    # Its evidence record says the same: refused, with the audit line's reason, and names that line.
+    evidence = os.path.join(str(tmp_path), "evidence", ENV)
+    records = [name for name in sorted(os.listdir(evidence)) if name.endswith(".json")]
+    assert len(records) == 1 and lines[1]["details"]["record"] == records[0], (records, lines[1])
+    with open(os.path.join(evidence, records[0])) as handle:
+        record = json.load(handle)
+    assert record["outcome"] == "refused" and record["status"] == "incomplete", record
+    assert record["status_reasons"][0] == "The run was refused: %s." % lines[0]["details"]["refused_because"]
+    assert record["audit_lines"] == [lines[0]["id"]] and lines[0]["run"] == lines[1]["run"]
 
     # Setup: the JSON credentials column holds several values per row and says so; the vault (and its
     # lock file) is all the inventory directory gains.

@@ -78,6 +78,58 @@ def test_values_left_under_a_retired_key_or_a_failed_run_make_it_incomplete_and_
     assert record["status"] == "incomplete" and record["status_reasons"] == ["The run failed: step 5 stopped."]
 
 
+def test_a_refused_run_is_recorded_as_refused_with_its_reason():
+    record = evidence.build_record(inputs(outcome="refused", problems=["core_webhook.secret: 3 values no key opens"]))
+    assert record["outcome"] == "refused" and record["status"] == "incomplete"
+    assert record["status_reasons"] == ["The run was refused: core_webhook.secret: 3 values no key opens."]
+    assert evidence.schema_errors(record) == []
+
+
+def test_the_counts_a_run_made_are_merged_in_order_and_an_unopened_secret_key_column_keeps_earlier_counts():
+    preflight = dict(labels={"old": OLD}, columns=[
+        dict(table="core_webhook", column="secret", keyed_by="ENCRYPTION_KEY", by_key={"old": 10}),
+        dict(table="core_configuration", column="value", keyed_by="SECRET_KEY", by_key={}, unverified=3)])
+    secret = dict(secret_labels={"current": "sha256:00000000000000dd"}, columns=[
+        dict(table="core_configuration", column="value", keyed_by="SECRET_KEY", by_key={}, secret_keys={"current": 3})])
+    # fernet_rotate's check pass: counts by fingerprint already, no labels; SECRET_KEY columns it never sees.
+    scan = dict(columns=[dict(table="core_webhook", column="secret", by_key={NEW: 10}, plaintext=0, unknown=0)])
+    state = dict(labels={"old": OLD}, columns=[
+        dict(table="core_configuration", column="value", keyed_by="SECRET_KEY", by_key={}, unverified=3)])
+    record = evidence.build_record(inputs(before=[preflight, secret], after=[preflight, secret, scan, state]))
+    columns = dict(((c["table"], c["column"]), c) for c in record["columns"])
+    assert columns[("core_webhook", "secret")]["before"] == {OLD: 10}
+    assert columns[("core_webhook", "secret")]["after"] == {NEW: 10}
+    assert columns[("core_configuration", "value")]["before"] == {"sha256:00000000000000dd": 3}
+    assert columns[("core_configuration", "value")]["after"] == {"sha256:00000000000000dd": 3}
+    assert record["status"] == "complete", record["status_reasons"]
+
+
+def test_secret_keys_are_labelled_together_on_every_side_a_weak_one_without_fingerprint():
+    from ansible_collections.webops.encryption.plugins.module_utils.secret_key import Labels, fingerprint
+    strong, weak, weaker = "k" * 20 + "Q9!x" * 10, "django-insecure-short", "changeme"
+    sides, current = evidence.label_secret_keys(
+        [dict(columns=[], secret_keys=[weak, weaker]), dict(columns=[], secret_keys=[strong, weak, weaker])], Labels)
+    assert "secret_keys" not in sides[0] and "secret_keys" not in sides[1]
+    assert sides[0]["secret_labels"]["current"] == sides[1]["secret_labels"]["old0"]
+    assert sides[0]["secret_labels"]["old0"] == sides[1]["secret_labels"]["old1"] != sides[0]["secret_labels"]["current"]
+    assert current == fingerprint(strong) and not sides[0]["secret_labels"]["current"].startswith("sha256:")
+    assert weak not in json.dumps(sides) and weaker not in json.dumps(sides)
+
+
+def test_key_entries_name_the_vaults_age_and_the_gpg_escrow_file(tmp_path):
+    (tmp_path / ("prod-" + NEW.replace(":", "-") + ".asc")).write_text("x")
+    entries = evidence.key_entries(
+        [dict(name="ENCRYPTION_KEY", label=NEW), dict(name="SECRET_KEY", label="a weak SECRET_KEY (too short)")],
+        {"ENCRYPTION_KEY": dict(fingerprint=NEW, created="2026-12-07T01:00:00Z", age_days=3),
+         "SECRET_KEY": dict(fingerprint="a weak SECRET_KEY (too short)", created=None, age_days=None)},
+        90, "/inv/vault.yml", str(tmp_path), "prod")
+    assert entries[0]["age_days"] == 3 and entries[0]["escrow"]["in_vault"] and entries[0]["escrow"]["gpg_present"]
+    assert entries[1]["escrow"]["in_vault"] and not entries[1]["escrow"]["gpg_present"]
+    assert entries[1]["escrow"]["gpg_file"] == str(tmp_path / "prod-secret-key-weak.asc")
+    entries = evidence.key_entries([dict(name="ENCRYPTION_KEY", label=NEW)], {"ENCRYPTION_KEY": dict(fingerprint=OLD)}, 90, "v")
+    assert not entries[0]["escrow"]["in_vault"] and entries[0]["escrow"]["gpg_file"] is None
+
+
 def test_the_record_refuses_key_material_and_schema_breaks_before_writing(tmp_path):
     key = generate_key()
     with pytest.raises(evidence.EvidenceError, match="looks like a Fernet key") as refused:
