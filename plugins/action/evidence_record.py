@@ -124,7 +124,8 @@ class ActionModule(VaultVarsAction):
             outcome = "refused"
             problems = [to_text((entry.get("details") or {}).get("refused_because") or entry.get("reason") or "refused")
                         for entry in refused[:1]]
-        inputs = dict(args, before=before, after=after, outcome=outcome, problems=problems, current=[key["label"] for key in current], collection_version=collection_version(),
+        inputs = dict(args, before=before, after=after, outcome=outcome, problems=problems,
+                      current=[key["label"] for key in current], collection_version=collection_version(),
                       ansible_version=ansible_version, user="%s@%s" % (args["user"], socket.gethostname()),
                       keys=key_entries(current, reports, args["rotation_days"], args["vault_file"], args["gpg_dir"] or None,
                                        args["environment"]),

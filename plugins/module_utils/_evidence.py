@@ -244,8 +244,8 @@ def key_entries(current, reports, rotation_days, vault_file, gpg_dir=None, envir
         escrowed = (reports or {}).get(key.get("name")) or {}
         gpg_file = None
         if gpg_dir:
-            gpg_file = os.path.join(gpg_dir, "%s-%s%s.asc" % (environment, "secret-key-" if secret else "",
-                                                                label.replace(":", "-") if label.startswith("sha256:") else "weak"))
+            named = label.replace(":", "-") if label.startswith("sha256:") else "weak"
+            gpg_file = os.path.join(gpg_dir, "%s-%s%s.asc" % (environment, "secret-key-" if secret else "", named))
         entries.append(dict(
             name=key.get("name"), fingerprint=label, created=escrowed.get("created"), age_days=escrowed.get("age_days"),
             rotation_days=rotation_days,

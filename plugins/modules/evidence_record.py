@@ -81,7 +81,7 @@ options:
       - The counts the run made at its start, each C(columns) (the RV(webops.encryption.fernet_audit#module:columns) of
         an audit, or the check-mode RV(webops.encryption.fernet_rotate#module:columns) of a scan), C(labels) (its key
         names to fingerprints) and C(secret_keys) (the SECRET_KEYs the audit was given, current first, which are
-        labelled here: a fingerprint, a weak one without). A later count's column replaces an earlier one's, but
+        labelled here, a weak one without a fingerprint). A later count's column replaces an earlier one's, but
         for a SECRET_KEY column it could not open.
     type: list
     elements: dict
@@ -188,4 +188,3 @@ status_reasons:
   elements: str
   returned: success
 """
-
