@@ -339,13 +339,14 @@ class DiscoveryTable:
     the unique column that names its rows (or None), the SQL of the row id it reports, and its
     text columns [(name, declared type, read as text)]."""
 
-    __slots__ = ("name", "pk", "row_id", "columns")
+    __slots__ = ("name", "pk", "row_id", "columns", "notes")
 
     def __init__(self, name, pk, row_id, columns):
         self.name = name
         self.pk = pk
         self.row_id = row_id
         self.columns = columns
+        self.notes = {}  # {column: what a rotation needs before it can cover the column}
 
 
 # Every Fernet token begins with it (version byte 0x80 and a timestamp below 2**32 seconds), in
@@ -791,15 +792,21 @@ class PostgresAdapter(Adapter):
 
     def discovery_tables(self):
         """(tables to read, [(table, reason)] not read): every table of every schema but the
-        system ones whose text, varchar, char, json or jsonb columns this connection may read
-        (a partitioned table is read through its parent)."""
+        system ones whose text, varchar, char, json, jsonb or citext columns (or columns of a
+        domain over one of them) this connection may read (a partitioned table is read through
+        its parent)."""
+        # A domain's base type may itself be a domain: walk down to the type that stores it.
         found = self._fetch(
-            "SELECT c.oid, n.nspname, c.relname, a.attname, t.typname, "
+            "WITH RECURSIVE texty(oid, base) AS ("
+            "SELECT t.oid, t.typname::text FROM pg_type t WHERE (t.typnamespace = 'pg_catalog'::regnamespace "
+            "AND t.typname IN ('text', 'varchar', 'bpchar', 'json', 'jsonb')) OR (t.typname = 'citext' AND t.typtype = 'b') "
+            "UNION ALL SELECT d.oid, texty.base FROM pg_type d JOIN texty ON d.typbasetype = texty.oid WHERE d.typtype = 'd') "
+            "SELECT c.oid, n.nspname, c.relname, a.attname, t.typname, texty.base, "
             "has_column_privilege(c.oid, a.attnum, 'SELECT') FROM pg_class c "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
-            "JOIN pg_type t ON t.oid = a.atttypid "
-            "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND t.typname IN ('text', 'varchar', 'bpchar', 'json', 'jsonb') "
+            "JOIN texty ON texty.oid = a.atttypid JOIN pg_type t ON t.oid = a.atttypid "
+            "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
             "AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' "
             "ORDER BY n.nspname, c.relname, a.attnum")
         keys = {}
@@ -812,7 +819,7 @@ class PostgresAdapter(Adapter):
             if typname in _PG_INT_TYPES + ("text", "varchar", "uuid") and plain_name(name):
                 keys.setdefault(oid, name)
         tables, skipped, by_oid = [], [], {}
-        for oid, schema, relname, column, typname, readable in found:
+        for oid, schema, relname, column, typname, base, readable in found:
             name = _qualified(schema, relname)
             if not (plain_name(schema) and plain_name(relname)):
                 if (name, "its name is not a plain SQL identifier") not in skipped:
@@ -826,7 +833,15 @@ class PostgresAdapter(Adapter):
                 pk = keys.get(oid)
                 by_oid[oid] = DiscoveryTable(name, pk, quote_identifier(pk) if pk else "ctid::text", [])
                 tables.append(by_oid[oid])
-            by_oid[oid].columns.append((column, typname, typname in _PG_JSON_TYPES))
+            plain = typname == base and base in _PG_TEXT_TYPES + ("bpchar",)
+            if typname != base or base == "citext":
+                typname = typname if typname == base else "%s (domain over %s)" % (typname, base)
+                by_oid[oid].notes[column] = (
+                    "fernet_rotate rewrites text, varchar, json and jsonb columns only; change the column to one "
+                    "of them (ALTER TABLE ... ALTER COLUMN ... TYPE) before a rotation can cover it")
+            # Read as text: json and jsonb, a domain (the driver does not know its type), and citext,
+            # whose own strpos() ignores case.
+            by_oid[oid].columns.append((column, typname, not plain))
         return tables, skipped
 
     def _holds_mark(self, expression):

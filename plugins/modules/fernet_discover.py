@@ -16,9 +16,10 @@ description:
   - Reads every text-like column of every table outside the covered columns (the O(profile)'s and O(columns)) and
     O(ignore), and counts, per column, the values each named key in O(keys) opens (by key fingerprint) and the values
     shaped like Fernet tokens that none of them opens, with a few row ids and the O(columns) entry that covers it.
-  - On PostgreSQL, C(text), C(varchar), C(char), C(json) and C(jsonb) columns of every schema but the system ones
-    that the connection may read (tables outside C(public) are named C(schema.table)); on SQLite, every column that
-    can hold text.
+  - On PostgreSQL, C(text), C(varchar), C(char), C(json), C(jsonb) and C(citext) columns, and columns of a domain over
+    one of them, of every schema but the system ones that the connection may read (tables outside C(public) are named
+    C(schema.table)); on SQLite, every column that can hold text. M(webops.encryption.fernet_rotate) rewrites only
+    C(text), C(varchar), C(json) and C(jsonb) columns, so a C(citext) or domain column comes with a note saying so.
   - A value counts when the application's reader takes it as a token (the whole value), when it is the string value
     of a top-level member of a JSON object, or when a token-shaped run sits inside a longer text or a nested JSON
     value (counted as C(unreachable), since a column entry cannot rotate it).
@@ -115,7 +116,7 @@ columns:
       description: Column name.
       type: str
     data_type:
-      description: The column's type.
+      description: The column's type; a PostgreSQL domain is named with its base type, as in C(sealed_text (domain over text)).
       type: str
     pk:
       description: The table's single-column unique key, or null when it has none (a rotation cannot cover it then).

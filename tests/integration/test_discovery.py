@@ -8,6 +8,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
+from cryptography.fernet import Fernet
+
 from support import webops_db
 from support.discovery_db import LOST_ROWS, add_foreign_tables
 from support.engine_api import by_column, run, seeded
@@ -64,6 +68,44 @@ def test_discovery_ignores_listed_columns_and_covered_extras(db_url):
     names = sorted(by_column(result))
     assert "plugins_vault_item.sealed" not in names and "legacy_notes.body" not in names
     assert result["ignored"] == [{"table": "legacy_notes", "column": "body", "reason": "old demo data"}]
+
+
+def test_discovery_reads_citext_and_domain_columns_postgresql(pg_url):
+    key = seeded(pg_url, users=3)
+    lost = new_key()
+    current, other = Fernet(key.encode("ascii")), Fernet(lost.encode("ascii"))
+    with webops_db.Database(pg_url) as db:
+        for statement in [
+                "CREATE EXTENSION citext",
+                "CREATE DOMAIN sealed_text AS text CHECK (VALUE <> '')",
+                "CREATE DOMAIN short_seal AS varchar(300)",
+                "CREATE DOMAIN strict_seal AS short_seal NOT NULL",  # a domain over a domain
+                "CREATE DOMAIN settings_doc AS jsonb",
+                "CREATE DOMAIN ci_seal AS citext",
+                "CREATE SCHEMA crm",
+                "CREATE TABLE crm.typed_secrets (id integer PRIMARY KEY, a sealed_text, b strict_seal, "
+                "c settings_doc, d citext, e ci_seal)"]:
+            db.execute(statement)
+        db.executemany("INSERT INTO crm.typed_secrets (id, a, b, c, d, e) VALUES (?, ?, ?, ?, ?, ?)", [
+            (i, current.encrypt(b"a %d" % i).decode(), current.encrypt(b"b %d" % i).decode(),
+             json.dumps({"api_key": current.encrypt(b"c %d" % i).decode()}), other.encrypt(b"d %d" % i).decode(),
+             current.encrypt(b"e %d" % i).decode()) for i in range(1, 4)])
+        db.commit()
+
+    found = by_column(run("discover", pg_url, {"current": key}))
+    types = dict((name, found[name]["data_type"]) for name in found if name.startswith("crm."))
+    assert types == {"crm.typed_secrets.a": "sealed_text (domain over text)",
+                     "crm.typed_secrets.b": "strict_seal (domain over varchar)",
+                     "crm.typed_secrets.c": "settings_doc (domain over jsonb)",
+                     "crm.typed_secrets.d": "citext",
+                     "crm.typed_secrets.e": "ci_seal (domain over citext)"}
+    for name in ("a", "b", "c", "e"):
+        assert found["crm.typed_secrets." + name]["by_name"] == {"current": 3}, name
+    assert found["crm.typed_secrets.d"]["unknown"] == 3 and found["crm.typed_secrets.d"]["unknown_ids"] == [1, 2, 3]
+    assert found["crm.typed_secrets.c"]["entry"]["json_keys"] == "^(api_key)$"
+    # fernet_rotate refuses these types: the finding says what to change first.
+    for name in types:
+        assert any("ALTER COLUMN" in note for note in found[name]["notes"]), name
 
 
 def test_fernet_discover_module_fails_on_named_keys_in_check_mode_too(db_url, tmp_path):

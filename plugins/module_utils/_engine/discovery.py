@@ -6,8 +6,9 @@
 """Discovery: Fernet tokens in columns outside the ones a run covers.
 
 Every text-like column of every table the connection can read (PostgreSQL text, varchar, char,
-json and jsonb in every schema but the system ones; every SQLite column that can hold text) is
-read once, table by table, and only values containing the token mark travel (the server filters).
+json, jsonb, citext and domains over them in every schema but the system ones; every SQLite
+column that can hold text) is read once, table by table, and only values containing the token
+mark travel (the server filters).
 Each value is taken as the application's reader takes it (fernet.decode_token: a whole value,
 stray bytes dropped); other values are searched for token-shaped runs (a token inside a JSON
 document or a longer text). Every token is tried with each held key by HMAC, then decrypted with
@@ -78,7 +79,7 @@ class _Finding:
             entry["pk"] = table.pk
         if self.json_names:
             entry["json_keys"] = "^(%s)$" % "|".join(re.escape(name) for name in sorted(self.json_names))
-        notes = []
+        notes = [table.notes[self.column]] if self.column in table.notes else []
         if not table.pk:
             notes.append("the table has no single-column unique key: add one (a primary key) before a rotation can cover it")
         if self.unreachable:
