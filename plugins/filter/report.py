@@ -11,7 +11,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_sequence
 
-from ansible_collections.webops.encryption.plugins.plugin_utils import _reports
+from ansible_collections.webops.encryption.plugins.plugin_utils import _failure_report, _reports
 
 
 def _result(value, name):
@@ -42,10 +42,18 @@ def verify_secret_key_lines(state, audit, names, hosts, created=""):
     return _reports.secret_key_lines(state, _result(audit, "verify_secret_key_lines"), names, list(hosts), created)
 
 
+def rotation_failure_report(hostvars, family, hosts, state):
+    if family not in _failure_report.FAMILIES or not isinstance(state, dict):
+        raise AnsibleFilterError("rotation_failure_report: give hostvars, the key family (%s), the hosts and the play's state"
+                                 % " or ".join(sorted(_failure_report.FAMILIES)))
+    return _failure_report.failure_report(family, state, hostvars, hosts)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "column_counts": column_counts,
+            "rotation_failure_report": rotation_failure_report,
             "verify_key_lines": verify_key_lines,
             "verify_secret_key_findings": verify_secret_key_findings,
             "verify_secret_key_lines": verify_secret_key_lines,
