@@ -49,11 +49,18 @@ def rotation_failure_report(hostvars, family, hosts, state):
     return _failure_report.failure_report(family, state, hostvars, hosts)
 
 
+def rotation_summary(state):
+    if not isinstance(state, dict):
+        raise AnsibleFilterError("rotation_summary: give the rotation's state as a dict")
+    return _reports.rotation_summary(state)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "column_counts": column_counts,
             "rotation_failure_report": rotation_failure_report,
+            "rotation_summary": rotation_summary,
             "verify_key_lines": verify_key_lines,
             "verify_secret_key_findings": verify_secret_key_findings,
             "verify_secret_key_lines": verify_secret_key_lines,

@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import datetime
 import re
+import time
 
 from ansible_collections.webops.encryption.plugins.plugin_utils._custody import parse_time, utc_now
 
@@ -102,4 +103,66 @@ def secret_key_lines(state, audit, names, hosts, created, now=None):
         lines.append("%s.%s (SECRET_KEY): %s: %s, %d plaintext, %d empty, %d that no known SECRET_KEY opens%s" % (
             column["table"], column["column"], _size(column), parts or "none encrypted", column["plaintext"],
             column["empty"], column["unknown"], _unknown_ids(column)))
+    return lines
+
+
+def _units_line(state, result):
+    check = state.get("check_mode")
+    services = list(state.get("services") or [])
+    managed = bool(state.get("manage_services")) and services
+    # The window is reported only when units really stopped (the earlier steps measure it only then).
+    if state.get("units_stopped_seconds") is not None:
+        return "units stopped: %.1f s (fernet_rotate itself: %s s)" % (float(state["units_stopped_seconds"]),
+                                                                       result.get("elapsed_seconds", "?"))
+    if check and managed and state.get("strategy") == "offline":
+        return "units: would be stopped during the database step (%s); none stopped in check mode" % ", ".join(services)
+    if not managed:
+        return ("units: none managed (webops_manage_services: false or webops_services empty), none %s"
+                % ("would be stopped" if check else "stopped"))
+    if state.get("strategy") != "offline":
+        return "units: %s running (online rotation)" % ("would keep" if check else "kept")
+    return "units: not stopped (the database was already under the new key)"
+
+
+def rotation_summary(state, now=None):
+    """The rotation's closing lines: old -> new fingerprint, the hosts, each column's counts with its
+    time and rate, the columns keyed by SECRET_KEY, how long the units were stopped and the run's
+    time. A check run's lines say what would happen; what was not measured is said to be so.
+
+    ``state``: environment, check_mode, old_fp, new_fp, hosts, result (fernet_rotate's), preflight
+    (the step 1 audit), secret_key_next, units_stopped_seconds, manage_services, strategy, services,
+    started_at (epoch seconds)."""
+    check = bool(state.get("check_mode"))
+    result = state.get("result") or {}
+    hosts = list(state.get("hosts") or [])
+    lines = ["%s: %s %s -> %s" % (state.get("environment"), "would rotate (check mode, nothing written)" if check else "rotated",
+                                  state.get("old_fp"), state.get("new_fp")),
+             "hosts (%d): %s" % (len(hosts), ", ".join(hosts))]
+    if "columns" not in result:
+        lines.append("database: already under the new key (an earlier run finished it)")
+    for column in result.get("columns") or []:
+        lines.append("%s.%s: %s, %d %s, %d already under the new key, %d plaintext %s, %d plaintext left, %d empty, "
+                     "%d unknown; %s %s s, %s rows/s" % (
+                         column["table"], column["column"], _size(column), column["rotated"],
+                         "would be rotated" if check else "rotated", column["already_current"], column["encrypted_plaintext"],
+                         "would be encrypted" if check else "encrypted", column["plaintext"], column["empty"], column["unknown"],
+                         "scanned in" if check else "in", column.get("elapsed_seconds", "?"), column.get("rows_per_second") or "?"))
+    for widened in result.get("widened") or []:
+        lines.append("%s.%s: %s from varchar(%d) to varchar(%d)" % (widened["table"], widened["column"],
+                                                                   "would widen" if check else "widened",
+                                                                   widened["from"], widened["to"]))
+    for column in (state.get("preflight") or {}).get("columns") or []:
+        if column.get("keyed_by") != "SECRET_KEY":
+            continue
+        if state.get("secret_key_next"):
+            what = "would be rotated next, with SECRET_KEY" if check else "rotated next, with SECRET_KEY"
+        else:
+            what = "would not be touched by this rotation" if check else "not touched by this rotation"
+        lines.append("%s.%s: %d values keyed by SECRET_KEY in %d rows, %s" % (column["table"], column["column"],
+                                                                            column["total"], column["rows"], what))
+    lines.append(_units_line(state, result))
+    started = state.get("started_at")
+    lines.append("%s: %s" % ("check run time" if check else "total time",
+                             "%.1f s" % ((now if now is not None else time.time()) - float(started))
+                             if started is not None else "not measured"))
     return lines

@@ -87,3 +87,53 @@ def test_secret_key_lines_give_the_age_and_name_weak_keys_by_label():
     assert _reports.secret_key_lines(weak, {}, {}, [], "") == [
         "vault: webops_secret_key not set", "SECRET_KEY is weak (too short): replace it with rotate_secret_key.yml"]
     assert _reports.secret_key_lines(state, {}, {}, [], None)[-1] == "vault: webops_secret_key %s, no recorded creation time" % FP_A
+
+
+def summary_state(**overrides):
+    state = dict(environment="prod", check_mode=False, old_fp=FP_A, new_fp=FP_B, hosts=["panel1", "db1"],
+                 result={"elapsed_seconds": 2.5, "columns": [column(
+                     "core_webhook", "secret", rotated=8, already_current=1, encrypted_plaintext=1, elapsed_seconds=0.4,
+                     rows_per_second=25)], "widened": [{"table": "core_webhook", "column": "secret", "from": 100, "to": 312}]},
+                 preflight={"columns": [column("core_configuration", "value", rows=3, total=3, keyed_by="SECRET_KEY"),
+                                        column("core_webhook", "secret")]},
+                 secret_key_next=False, units_stopped_seconds=3.25, manage_services=True, strategy="offline",
+                 services=["webops", "webops-celery"], started_at=1000.0)
+    state.update(overrides)
+    return state
+
+
+def test_rotation_summary_gives_every_column_the_window_and_the_time():
+    assert _reports.rotation_summary(summary_state(), now=1012.34) == [
+        "prod: rotated %s -> %s" % (FP_A, FP_B),
+        "hosts (2): panel1, db1",
+        "core_webhook.secret: 10 rows, 8 rotated, 1 already under the new key, 1 plaintext encrypted, 0 plaintext left, "
+        "0 empty, 0 unknown; in 0.4 s, 25 rows/s",
+        "core_webhook.secret: widened from varchar(100) to varchar(312)",
+        "core_configuration.value: 3 values keyed by SECRET_KEY in 3 rows, not touched by this rotation",
+        "units stopped: 3.2 s (fernet_rotate itself: 2.5 s)",
+        "total time: 12.3 s",
+    ]
+
+
+def test_a_check_runs_summary_says_what_would_happen():
+    lines = _reports.rotation_summary(summary_state(check_mode=True, units_stopped_seconds=None, secret_key_next=True,
+                                                    started_at=None))
+    assert lines[0] == "prod: would rotate (check mode, nothing written) %s -> %s" % (FP_A, FP_B)
+    assert "8 would be rotated" in lines[2] and "1 plaintext would be encrypted" in lines[2] and "scanned in 0.4 s" in lines[2]
+    assert lines[3] == "core_webhook.secret: would widen from varchar(100) to varchar(312)"
+    assert lines[4].endswith("would be rotated next, with SECRET_KEY")
+    assert lines[5] == "units: would be stopped during the database step (webops, webops-celery); none stopped in check mode"
+    assert lines[6] == "check run time: not measured"
+
+
+def test_the_units_line_says_why_no_unit_stopped():
+    def units(**overrides):
+        return _reports.rotation_summary(summary_state(units_stopped_seconds=None, **overrides), now=1001)[-2]
+    assert units(manage_services=False) == ("units: none managed (webops_manage_services: false or webops_services empty), "
+                                            "none stopped")
+    assert units(services=[], check_mode=True).endswith("none would be stopped")
+    assert units(strategy="online") == "units: kept running (online rotation)"
+    assert units(strategy="online", check_mode=True) == "units: would keep running (online rotation)"
+    assert units() == "units: not stopped (the database was already under the new key)"
+    finished = _reports.rotation_summary(summary_state(result={}, units_stopped_seconds=None), now=1001)
+    assert finished[2] == "database: already under the new key (an earlier run finished it)"
