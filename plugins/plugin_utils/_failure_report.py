@@ -33,8 +33,8 @@ def _header(family, environment, step, hostvars, hosts):
     for host in hosts:
         facts = hostvars[host]
         if "ansible_failed_result" in facts:
-            lines.append('Error on %s, task "%s": %s' % (host, _of(_of(facts, "ansible_failed_task", {}), "name", "?"),
-                                                        _of(facts["ansible_failed_result"], "msg", "failed")))
+            task = _of(_of(facts, "ansible_failed_task", {}), "name", "?")
+            lines.append('Error on %s, task "%s": %s' % (host, task, _of(facts["ansible_failed_result"], "msg", "failed")))
     lines.append("Hosts now:")
     return lines
 

@@ -44,8 +44,7 @@ def key_lines(hosts, audit):
     """Each host's ENCRYPTION_KEY (and an unfinished rotation's old key), then which key opens each column's values.
 
     ``hosts``: [(host, fingerprint, old fingerprint or '')]; ``audit``: fernet_audit's result."""
-    lines = ["%s: ENCRYPTION_KEY %s%s" % (host, fingerprint,
-                                           ", OLD_ENCRYPTION_KEY %s (unfinished rotation)" % old if old else "")
+    lines = ["%s: ENCRYPTION_KEY %s%s" % (host, fingerprint, ", OLD_ENCRYPTION_KEY %s (unfinished rotation)" % old if old else "")
              for host, fingerprint, old in hosts]
     for column in audit.get("columns") or []:
         parts = ", ".join("%s under the %s key" % (count, name) for name, count in column["by_key"].items())
@@ -148,9 +147,8 @@ def rotation_summary(state, now=None):
                          "would be encrypted" if check else "encrypted", column["plaintext"], column["empty"], column["unknown"],
                          "scanned in" if check else "in", column.get("elapsed_seconds", "?"), column.get("rows_per_second") or "?"))
     for widened in result.get("widened") or []:
-        lines.append("%s.%s: %s from varchar(%d) to varchar(%d)" % (widened["table"], widened["column"],
-                                                                   "would widen" if check else "widened",
-                                                                   widened["from"], widened["to"]))
+        lines.append("%s.%s: %s from varchar(%d) to varchar(%d)" % (
+            widened["table"], widened["column"], "would widen" if check else "widened", widened["from"], widened["to"]))
     for column in (state.get("preflight") or {}).get("columns") or []:
         if column.get("keyed_by") != "SECRET_KEY":
             continue
@@ -158,8 +156,8 @@ def rotation_summary(state, now=None):
             what = "would be rotated next, with SECRET_KEY" if check else "rotated next, with SECRET_KEY"
         else:
             what = "would not be touched by this rotation" if check else "not touched by this rotation"
-        lines.append("%s.%s: %d values keyed by SECRET_KEY in %d rows, %s" % (column["table"], column["column"],
-                                                                            column["total"], column["rows"], what))
+        lines.append("%s.%s: %d values keyed by SECRET_KEY in %d rows, %s" % (
+            column["table"], column["column"], column["total"], column["rows"], what))
     lines.append(_units_line(state, result))
     started = state.get("started_at")
     lines.append("%s: %s" % ("check run time" if check else "total time",

@@ -13,7 +13,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.webops.encryption.plugins.filter.custody import FilterModule
 
 SHARING = FilterModule().filters()["custody_key_sharing"]
-A, B, C = "sha256:aaaaaaaaaaaaaaaa", "sha256:bbbbbbbbbbbbbbbb", "sha256:cccccccccccccccc"
+A = "sha256:aaaaaaaaaaaaaaaa"
+B = "sha256:bbbbbbbbbbbbbbbb"
+C = "sha256:cccccccccccccccc"
 
 
 def vault(env, *fingerprints, **extra):

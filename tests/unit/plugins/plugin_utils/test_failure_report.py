@@ -13,7 +13,8 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.webops.encryption.plugins.filter.report import FilterModule
 
 REPORT = FilterModule().filters()["rotation_failure_report"]
-OLD, NEW = "sha256:0000000000000001", "sha256:0000000000000002"
+OLD = "sha256:0000000000000001"
+NEW = "sha256:0000000000000002"
 
 
 def host(current=OLD, old=None, failed=None, services=()):

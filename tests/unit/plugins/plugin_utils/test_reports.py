@@ -13,7 +13,8 @@ from ansible_collections.webops.encryption.plugins.filter.report import FilterMo
 from ansible_collections.webops.encryption.plugins.plugin_utils import _reports
 
 FILTERS = FilterModule().filters()
-FP_A, FP_B = "sha256:aaaaaaaaaaaaaaaa", "sha256:bbbbbbbbbbbbbbbb"
+FP_A = "sha256:aaaaaaaaaaaaaaaa"
+FP_B = "sha256:bbbbbbbbbbbbbbbb"
 
 
 def column(table, name, **counts):
