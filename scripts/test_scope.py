@@ -36,7 +36,7 @@ ENGINE_ONLY = (
     'tests/unit/plugins/module_utils/test_dotenv.py',
     'tests/unit/plugins/module_utils/test_engine_*.py',
     'tests/unit/plugins/module_utils/test_fernet.py',
-    'tests/unit/plugins/module_utils/test_inventory_contract.py',
+    'tests/unit/plugins/plugin_utils/test_inventory_contract.py',
     'tests/unit/plugins/module_utils/test_progress.py',
     'tests/unit/plugins/module_utils/test_secret_key.py',
     'tests/integration/test_engine_*.py',

@@ -20,7 +20,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.parsing.vault import VaultLib
 from ansible.release import __version__ as ansible_version
 from ansible_collections.webops.encryption.plugins.action.vault_vars import ActionModule as VaultVarsAction
-from ansible_collections.webops.encryption.plugins.module_utils._custody import Custody, VaultVarsError, real_path, utc_now
+from ansible_collections.webops.encryption.plugins.plugin_utils._custody import Custody, VaultVarsError, real_path, utc_now
 from ansible_collections.webops.encryption.plugins.module_utils._dotenv import append_line
 from ansible_collections.webops.encryption.plugins.module_utils._evidence import (
     OPERATIONS, OUTCOMES, EvidenceError, audit_entry, build_record, key_entries, label_secret_keys, read_audit_lines,

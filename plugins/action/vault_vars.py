@@ -5,7 +5,7 @@
 
 The file is decrypted and re-encrypted in memory with the vault secrets the play was
 started with; only ciphertext is ever written (atomically, 0600). Results name keys by
-fingerprint only. What the escrow holds and how it changes is module_utils/_custody.py.
+fingerprint only. What the escrow holds and how it changes is plugin_utils/_custody.py.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,7 +21,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.parsing.vault import VaultLib, is_encrypted, match_encrypt_secret
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.webops.encryption.plugins.module_utils._custody import (
+from ansible_collections.webops.encryption.plugins.plugin_utils._custody import (
     Custody,
     VaultVarsError,
     check_vars,

@@ -13,7 +13,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.webops.encryption.plugins.module_utils import _secret_key_custody as custody
+from ansible_collections.webops.encryption.plugins.plugin_utils import _secret_key_custody as custody
 from ansible_collections.webops.encryption.plugins.module_utils._dotenv import DotEnvError
 from ansible_collections.webops.encryption.plugins.module_utils.secret_key import fingerprint, match_id
 

@@ -61,21 +61,13 @@ options:
     default: false
 extends_documentation_fragment:
   - webops.encryption.connection
+  - webops.encryption._attributes.database
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
-    support: full
     details:
       - Never writes, so it runs the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-  action_group:
-    support: full
-    membership:
-      - webops.encryption.database
 seealso:
   - module: webops.encryption.fernet_rotate
 """

@@ -36,36 +36,16 @@ options:
         C(other_key) and left alone. When not given, C(OLD_ENCRYPTION_KEY) from O(env_file) if it is set.
     type: list
     elements: str
-  workers:
-    description:
-      - Processes that do the cryptography. Default is the number of CPUs this host gives the module.
-    type: int
-  widen_columns:
-    description:
-      - On PostgreSQL, C(varchar) columns too narrow for the tokens they would receive are widened, after the scan and
-        before any token is written, in one transaction of their own. The new width is the longest token needed plus
-        64 characters, and at least 255. C(NOT NULL), defaults, unique constraints and indexes stay as they are.
-      - With V(false), such a column is refused with the C(ALTER TABLE) that widens it, and nothing is written.
-      - SQLite does not enforce widths, so there is never anything to widen.
-    type: bool
-    default: false
 extends_documentation_fragment:
   - webops.encryption.connection
+  - webops.encryption._attributes.database
+  - webops.encryption._attributes.write
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
-    support: full
     details:
       - Scans with the same checks and counts, and writes nothing.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-  action_group:
-    support: full
-    membership:
-      - webops.encryption.database
 seealso:
   - module: webops.encryption.fernet_rotate
   - module: webops.encryption.fernet_audit

@@ -56,20 +56,6 @@ options:
       - With V(false) they are counted as C(plaintext) and left alone (M(webops.encryption.fernet_encrypt) does that job).
     type: bool
     default: false
-  workers:
-    description:
-      - Processes that do the cryptography. Default is the number of CPUs this host gives the module.
-      - V(1) does everything in the module's own process.
-    type: int
-  widen_columns:
-    description:
-      - On PostgreSQL, C(varchar) columns too narrow for the tokens they would receive are widened, after the scan and
-        before any token is written, in one transaction of their own. The new width is the longest token needed plus
-        64 characters, and at least 255. C(NOT NULL), defaults, unique constraints and indexes stay as they are.
-      - With V(false), such a column is refused with the C(ALTER TABLE) that widens it, and nothing is written.
-      - SQLite does not enforce widths, so there is never anything to widen.
-    type: bool
-    default: false
   new_secret_key:
     description:
       - A new Django C(SECRET_KEY). The sensitive C(core_configuration) values (the columns keyed by
@@ -90,21 +76,14 @@ options:
     elements: str
 extends_documentation_fragment:
   - webops.encryption.connection
+  - webops.encryption._attributes.database
+  - webops.encryption._attributes.write
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
-    support: full
     details:
       - Runs the scan, with the same checks and the same counts, and writes nothing (RV(widened) lists what would be widened).
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-  action_group:
-    support: full
-    membership:
-      - webops.encryption.database
 seealso:
   - module: webops.encryption.fernet_audit
   - module: webops.encryption.fernet_encrypt

@@ -119,7 +119,7 @@ def test_a_symlinked_directory_counts_too(app_dir, tmp_path):
 
 
 def test_the_vault_path_is_checked_the_same_way(app_dir, tmp_path):
-    from ansible_collections.webops.encryption.plugins.module_utils._custody import VaultVarsError, real_path
+    from ansible_collections.webops.encryption.plugins.plugin_utils._custody import VaultVarsError, real_path
     victim = tmp_path / "vault.yml"
     victim.write_text(ROOT_FILE)
     link = app_dir / "vault.yml"

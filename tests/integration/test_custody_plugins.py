@@ -12,7 +12,7 @@ import datetime
 import pytest
 from cryptography.fernet import Fernet
 
-from ansible_collections.webops.encryption.plugins.module_utils._custody import Custody, VaultVarsError, summary
+from ansible_collections.webops.encryption.plugins.plugin_utils._custody import Custody, VaultVarsError, summary
 from ansible_collections.webops.encryption.plugins.module_utils.fernet import parse_key
 from ansible_collections.webops.encryption.plugins.modules.audit_log import key_material_at
 from support.keys import new_key

@@ -75,7 +75,7 @@ def test_each_line_names_its_phase_and_the_whole_jobs_figures(tmp_path):
 
 
 def test_the_action_counts_the_check_pass_into_the_rotations_database_step():
-    from ansible_collections.webops.encryption.plugins.plugin_utils.progress_action import _line
+    from ansible_collections.webops.encryption.plugins.plugin_utils._progress_action import _line
     status = {"phase": "scan", "table": "a", "column": "x", "done": 100, "total": 400, "seconds": 1.0,
               "job_done": 100, "job_total": 400, "job_passes": 1, "job_seconds": 1.0}
     line = _line("db1", json.dumps(status), {"label": "check", "passes_after": 0, "done_before": 800, "started": 0})

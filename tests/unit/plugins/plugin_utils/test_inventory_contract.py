@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import getpass
 
-from ansible_collections.webops.encryption.plugins.module_utils._inventory_contract import problems
+from ansible_collections.webops.encryption.plugins.plugin_utils._inventory_contract import problems
 
 
 class Unreadable(dict):

@@ -310,3 +310,38 @@ class Custody:
         self.data[self.current + "_created"] = self.data.get(self.next + "_created") or utc_text(now)
         self.data.pop(self.next, None)
         self.data.pop(self.next + "_created", None)
+
+
+def key_sharing(vaults):
+    """One key per environment, from vault_vars' results over every environment's vault file.
+
+    ``vaults``: dicts with ``item`` (the vault file's path, <inventory>/group_vars/<env>/vault.yml),
+    ``readable`` and, when readable, ``in_use`` (the keys in use, each with its ``fingerprint``).
+    Returns ``ok`` and the ``message`` to show either way; ``shared`` maps a fingerprint to the
+    environments that share it, in the order the files were read.
+    """
+    read = [vault for vault in vaults if vault.get("readable")]
+    skipped = [vault["item"] for vault in vaults if not vault.get("readable")]
+    by_key = {}
+    for vault in read:
+        environment = os.path.basename(os.path.dirname(vault["item"]))
+        for key in vault.get("in_use") or []:
+            environments = by_key.setdefault(key["fingerprint"], [])
+            if environment not in environments:
+                environments.append(environment)
+    shared = dict((fingerprint, environments) for fingerprint, environments in by_key.items() if len(environments) > 1)
+    compared = ["%s: %s" % (os.path.basename(os.path.dirname(vault["item"])), vault["item"]) for vault in read]
+    not_compared = "; not compared (no vault secret given opens them): %s" % ", ".join(skipped) if skipped else ""
+    if shared:
+        message = "".join("Environments %s share the key %s. " % (" and ".join(environments), fingerprint)
+                          for fingerprint, environments in shared.items())
+        message += ("Each environment needs its own key: rotate all but one of them "
+                    "(ansible-playbook playbooks/rotate_keys.yml -e env=ENV -e reason=compromise).")
+    elif len(compared) < 2:
+        message = ("One key per environment: nothing to compare, %d environment's vault file read (%s)%s. Name the "
+                   "inventories of your other environments in webops_custody_inventories to compare them."
+                   % (len(compared), ", ".join(compared) or "none", not_compared))
+    else:
+        message = ("One key per environment: %d vault files compared (%s), no two environments share a key%s."
+                   % (len(compared), ", ".join(compared), not_compared))
+    return dict(ok=not shared, message=message, shared=shared)

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# PRIVATE: this module is internal to webops.encryption. Its API may change at any time,
+# without a changelog entry. Do not import it from outside this collection.
 """The action behind the database modules (fernet_encrypt, fernet_rotate, fernet_audit): while the
 module runs on the target, prints one progress line every ``webops_progress_interval`` seconds
 (default 5; 0 for none):

@@ -14,7 +14,7 @@ import stat
 import pytest
 
 from ansible_collections.webops.encryption.plugins.module_utils import secret_key
-from ansible_collections.webops.encryption.plugins.module_utils._custody import (
+from ansible_collections.webops.encryption.plugins.plugin_utils._custody import (
     Custody,
     VaultVarsError,
     check_vars,
