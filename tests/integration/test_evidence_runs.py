@@ -18,6 +18,7 @@ import stat
 import subprocess
 
 import pytest
+import yaml
 from cryptography.fernet import Fernet
 
 from support import webops_db
@@ -167,8 +168,8 @@ def gpg_verify(signature, path):
 
 
 def check_results(output):
-    """evidence_check's result, from the ad-hoc run's 'localhost | STATUS => {...}'."""
-    return json.loads(output[output.index("=>") + 2:])
+    """evidence_check's result, from the ad-hoc run's 'localhost | STATUS => ...' (YAML, as ansible.cfg has it)."""
+    return yaml.safe_load(output[output.index("=>") + 2:])
 
 
 def test_a_signed_record_verifies_with_gpg_until_one_byte_of_it_changes(tmp_path, sqlite_url, gpg_home):
