@@ -139,9 +139,11 @@ class ActionModule(VaultVarsAction):
                                      signed=written["signature"] is not None, status_reasons=record["status_reasons"]),
                                 run=args["run"] or None)
             append_line(args["audit_log"], json.dumps(entry, sort_keys=True, default=str) + "\n")
-        msg = "Evidence (%s%s): %s (%s), report %s%s" % (
+        msg = "Evidence (%s%s%s): %s (%s), report %s%s" % (
             record["status"], ": " + " ".join(record["status_reasons"]) if record["status_reasons"] else "",
+            "; not checked by this run: " + " ".join(record["not_checked"]) if record["not_checked"] else "",
             written["path"], written["sha256"], written["html"],
             ", signature %s" % written["signature"] if written["signature"] else "")
         self._display.display(msg)
-        return dict(changed=True, msg=msg, status=record["status"], status_reasons=record["status_reasons"], **written)
+        return dict(changed=True, msg=msg, status=record["status"], status_reasons=record["status_reasons"],
+                    not_checked=record["not_checked"], **written)

@@ -33,6 +33,14 @@ OPERATIONS = ("rotate_keys", "rotate_secret_key", "verify_keys")
 OUTCOMES = ("success", "failure", "refused")
 # A label that is not a key: the SECRET_KEY values an audit could not open without the SECRET_KEY.
 NOT_CHECKED = "not checked"
+# Why a run leaves the columns keyed by SECRET_KEY unopened (the record's not_checked says so; its status
+# covers only what the run opened).
+NOT_CHECKED_WHY = {
+    "rotate_keys": "a rotate_keys run without -e reason=compromise (or -e rotate_secret_key=true) does not use the "
+                   "SECRET_KEY, so it counts these values without opening them; verify_keys.yml opens them",
+    "verify_keys": "the run had no SECRET_KEY to open them with, or could not count them with it (see its findings)",
+    "rotate_secret_key": "the run stopped before it counted them with the SECRET_KEY",
+}
 
 
 class EvidenceError(ValueError):
@@ -101,7 +109,8 @@ def _not_checked(column):
 
 
 def _columns(before, after, current):
-    """Per column: counts before and after by label, and what the after state leaves behind.
+    """Per column: counts before and after by label, what the after state leaves behind, and whether the run
+    opened its values (``checked``: false for a SECRET_KEY column only counted without the SECRET_KEY).
 
     ``before`` and ``after`` are each one count (columns, labels, secret_labels) or a list of the counts
     the run already made, in order: a later one replaces an earlier one's column, except that a SECRET_KEY
@@ -128,7 +137,7 @@ def _columns(before, after, current):
             keyed_by="SECRET_KEY" if source.get("keyed_by") == "SECRET_KEY" else "ENCRYPTION_KEY",
             before=before_counts, after=after_counts,
             plaintext=_int(after_column.get("plaintext")), unknown=_int(after_column.get("unknown")),
-            left_under_retired=retired,
+            left_under_retired=retired, checked=not _not_checked(source),
         ))
     return columns
 
@@ -164,8 +173,21 @@ def _key(entry):
     )
 
 
+def not_checked(record):
+    """What the record's status does not cover: one text per column the run counted without opening."""
+    why = NOT_CHECKED_WHY.get(record["operation"], "the run did not open them")
+    texts = []
+    for column in record["columns"]:
+        if not column["checked"]:
+            counted = sum((column["after"] or column["before"]).values())
+            texts.append("%s.%s: %d value(s) keyed by %s counted, not opened: %s."
+                         % (column["table"], column["column"], counted, column["keyed_by"], why))
+    return texts
+
+
 def judge(record):
-    """(status, reasons): complete when the run succeeded and every value opens with a current key."""
+    """(status, reasons): complete when the run succeeded and every value it opened is under a current key
+    (the columns it did not open are the record's not_checked, never counted as fine)."""
     reasons = []
     if record["outcome"] != "success":
         reasons.append("The run %s%s." % ("was refused" if record["outcome"] == "refused" else "failed",
@@ -206,6 +228,7 @@ def build_record(inputs, ended=None, record_id=None):
     )
     record["problems"] = [str(p) for p in inputs.get("problems") or [] if p]
     record["status"], record["status_reasons"] = judge(record)
+    record["not_checked"] = not_checked(record)
     del record["problems"]
     validate(record)
     return record
@@ -405,7 +428,8 @@ def read_audit_lines(path):
 
 def check_directory(directory, audit_entries, gpg_binary="gpg", environment=None):
     """Check every record of ``directory`` against the audit trail; a list with one dict per record
-    (and per evidence line whose record is gone) naming its problems (empty: intact)."""
+    (and per evidence line whose record is gone) naming its problems (empty: intact) and its signature's
+    verdict: ``good`` or ``bad`` (gpg --verify), ``missing`` (the audit trail says signed), None (unsigned)."""
     evidence_lines = [e for e in audit_entries if e.get("operation") == "evidence"
                       and (environment is None or e.get("environment") == environment)]
     by_record = {}
@@ -446,16 +470,18 @@ def check_directory(directory, audit_entries, gpg_binary="gpg", environment=None
                             problems.append("its HTML report is not the one rendered from the record")
                 else:
                     problems.append("its HTML report is missing")
-        signature = path + ".asc"
+        signature, verdict = path + ".asc", None
         signed = any(d.get("signed") for d in lines)
         if os.path.exists(signature):
-            if not gpg_verify(path, signature, gpg_binary):
+            verdict = "good" if gpg_verify(path, signature, gpg_binary) else "bad"
+            if verdict == "bad":
                 problems.append("its gpg signature does not verify")
         elif signed:
+            verdict = "missing"
             problems.append("the audit trail says it was signed, but its signature %s is missing" % os.path.basename(signature))
-        results.append(dict(record=name, sha256=digest, signed=os.path.exists(signature), problems=problems,
+        results.append(dict(record=name, sha256=digest, signed=os.path.exists(signature), signature=verdict, problems=problems,
                             status=(record or {}).get("status") if isinstance(record, dict) else None))
     for name in sorted(n for n in by_record if n and n not in names):
-        results.append(dict(record=name, sha256=None, signed=False, status=None,
+        results.append(dict(record=name, sha256=None, signed=False, signature=None, status=None,
                             problems=["the audit trail names this record, but it is not in the directory"]))
     return results

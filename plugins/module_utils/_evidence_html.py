@@ -88,10 +88,17 @@ def render_html(record):
            '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; img-src data:">',
            "<title>%s</title>" % _e(title), "<style>%s</style></head><body>" % _CSS, "<h1>%s</h1>" % _e(title)]
     out.append('<div class="status %s" id="status"><strong>%s</strong>' % (_e(record["status"]), _e(record["status"])))
-    if complete:
+    unopened = record["not_checked"]
+    if complete and unopened:
+        out.append("<p>The run succeeded and every encrypted value it opened is under a current key; none is left under a "
+                   "retired key.</p>")
+    elif complete:
         out.append("<p>The run succeeded and every encrypted value opens with a current key; none is left under a retired key.</p>")
     else:
         out.append("<ul>%s</ul>" % "".join("<li>%s</li>" % _e(r) for r in record["status_reasons"]))
+    if unopened:
+        # The status covers what the run opened: say plainly what it did not.
+        out.append('<p>Not checked by this run:</p><ul id="not-checked">%s</ul>' % "".join("<li>%s</li>" % _e(t) for t in unopened))
     out.append("</div>")
     out.append("<h2>Run</h2><table>")
     for name, value in (("Environment", record["environment"]), ("Operation", record["operation"]),
@@ -109,7 +116,10 @@ def render_html(record):
                '<span style="background:%s"></span>after</p>' % (BEFORE_COLOUR, AFTER_COLOUR))
     for column in record["columns"]:
         name = "%s.%s" % (column["table"], column["column"])
-        out.append('<div class="column" data-column="%s"><h3>%s <small>(%s)</small></h3>' % (_e(name), _e(name), _e(column["keyed_by"])))
+        checked = column["checked"]
+        out.append('<div class="column" data-column="%s" data-checked="%s"><h3>%s <small>(%s%s)</small></h3>'
+                   % (_e(name), "true" if checked else "false", _e(name), _e(column["keyed_by"]),
+                      "" if checked else ", not checked by this run: counted, not opened"))
         out.append(chart(column))
         out.append('<p>Before: %s. After: %s. Plaintext: %d. No key opens: %d. '
                    'Left under a retired key: <span class="retired" data-retired="%d"%s>%d</span>.</p></div>'

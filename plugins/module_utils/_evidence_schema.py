@@ -30,7 +30,7 @@ SCHEMA = {
     "type": "object",
     "additionalProperties": False,
     "required": ["schema", "schema_version", "id", "environment", "operation", "started", "ended", "user", "command",
-                 "versions", "outcome", "status", "status_reasons", "columns", "discovery", "units", "keys",
+                 "versions", "outcome", "status", "status_reasons", "not_checked", "columns", "discovery", "units", "keys",
                  "audit_lines"],
     "properties": {
         "schema": {"const": SCHEMA_ID},
@@ -51,12 +51,20 @@ SCHEMA = {
         "outcome": {"enum": ["success", "failure", "refused"]},
         "status": {"enum": ["complete", "incomplete"]},
         "status_reasons": {"type": "array", "items": _TEXT},
+        "not_checked": {
+            "description": "What the status does not cover: one text per column the run counted without opening its values "
+                           "(a routine rotate_keys run does not use the SECRET_KEY), with the count and why. Empty when the "
+                           "run opened every counted value.",
+            "type": "array",
+            "items": _TEXT,
+        },
         "columns": {
             "type": "array",
             "items": {
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["table", "column", "keyed_by", "before", "after", "plaintext", "unknown", "left_under_retired"],
+                "required": ["table", "column", "keyed_by", "before", "after", "plaintext", "unknown", "left_under_retired",
+                             "checked"],
                 "properties": {
                     "table": {"type": "string"},
                     "column": {"type": "string"},
@@ -66,6 +74,12 @@ SCHEMA = {
                     "plaintext": {"type": "integer", "minimum": 0},
                     "unknown": {"type": "integer", "minimum": 0},
                     "left_under_retired": {"type": "integer", "minimum": 0},
+                    "checked": {
+                        "description": "Whether the run opened the column's values with its keys. False: it only counted them "
+                                       "(the counts are under 'not checked', and unknown and left_under_retired say nothing "
+                                       "about them); the record's not_checked says why.",
+                        "type": "boolean",
+                    },
                 },
             },
         },

@@ -60,8 +60,15 @@ records:
   type: list
   elements: dict
   returned: always
-  sample: [{"record": "20261207T011500Z-rotate_keys-1a2b3c4d.json", "sha256": "sha256:...", "signed": false,
-            "status": "complete", "problems": []}]
+  sample: [{"record": "20261207T011500Z-rotate_keys-1a2b3c4d.json", "sha256": "sha256:...", "signed": true,
+            "signature": "good", "status": "complete", "problems": []}]
+  contains:
+    signature:
+      description:
+        - V(good) or V(bad) as C(gpg --verify) judged the record's detached signature, V(missing) when the audit trail says
+          it was signed but the signature is gone, V(null) for an unsigned record.
+      type: str
+      returned: always
 tampered:
   description: The records with a problem.
   type: list
@@ -100,8 +107,10 @@ def main():
                              % (len(tampered), "; ".join("%s: %s" % (r["record"], ", ".join(r["problems"]))
                                                          for r in records if r["problems"])),
                          records=records, tampered=tampered)
+    good = len([r for r in records if r["signature"] == "good"])
     module.exit_json(changed=False, records=records, tampered=[],
-                     msg="%d evidence record(s) match the audit trail" % len(records))
+                     msg="%d evidence record(s) match the audit trail%s" % (
+                         len(records), "; %d gpg signature(s) verify" % good if good else ""))
 
 
 if __name__ == "__main__":

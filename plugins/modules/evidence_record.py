@@ -187,4 +187,11 @@ status_reasons:
   type: list
   elements: str
   returned: success
+not_checked:
+  description:
+    - What the status does not cover, one text per column the run counted without opening its values (the values keyed by
+      C(SECRET_KEY) in a routine rotate_keys run), with the count and why. Empty when the run opened every counted value.
+  type: list
+  elements: str
+  returned: success
 """

@@ -103,6 +103,34 @@ def test_the_counts_a_run_made_are_merged_in_order_and_an_unopened_secret_key_co
     assert columns[("core_configuration", "value")]["after"] == {"sha256:00000000000000dd": 3}
     assert record["status"] == "complete", record["status_reasons"]
 
+    assert all(c["checked"] for c in record["columns"]) and record["not_checked"] == []
+
+
+def test_a_column_only_counted_without_its_secret_key_is_not_checked_and_the_record_says_so():
+    """A routine rotate_keys: the values keyed by SECRET_KEY are counted, never opened. The status does not vouch for
+    them; the column and the record say so, and so does the report's status box."""
+    counted = dict(labels={"old": OLD}, columns=[
+        dict(table="core_webhook", column="secret", keyed_by="ENCRYPTION_KEY", by_key={"old": 10}),
+        dict(table="core_configuration", column="value", keyed_by="SECRET_KEY", by_key={}, unverified=2)])
+    scan = dict(columns=[dict(table="core_webhook", column="secret", by_key={NEW: 10}, plaintext=0, unknown=0)])
+    record = evidence.build_record(inputs(before=[counted], after=[counted, scan]))
+    columns = dict(((c["table"], c["column"]), c) for c in record["columns"])
+    config = columns[("core_configuration", "value")]
+    assert config["checked"] is False and config["after"] == {evidence.NOT_CHECKED: 2}
+    assert columns[("core_webhook", "secret")]["checked"] is True
+    assert record["status"] == "complete"
+    assert record["not_checked"] == [
+        "core_configuration.value: 2 value(s) keyed by SECRET_KEY counted, not opened: " + evidence.NOT_CHECKED_WHY["rotate_keys"] + "."]
+    assert evidence.schema_errors(record) == []
+    page = render_html(record)
+    status = page[page.index('id="status"'):page.index("<h2>Run</h2>")]
+    assert "every encrypted value opens with a current key" not in status
+    assert '<ul id="not-checked"><li>core_configuration.value: 2 value(s) keyed by SECRET_KEY' in status
+    assert 'data-column="core_configuration.value" data-checked="false"' in page
+    # A record that leaves out what it did not check does not pass its schema.
+    del record["not_checked"], record["columns"][0]["checked"]
+    assert sorted(evidence.schema_errors(record)) == ["record.columns[0]: checked is missing", "record: not_checked is missing"]
+
 
 def test_secret_keys_are_labelled_together_on_every_side_a_weak_one_without_fingerprint():
     from ansible_collections.webops.encryption.plugins.module_utils.secret_key import Labels, fingerprint
