@@ -36,12 +36,9 @@ with open(os.path.join(REPO, "docs", "docsite", "evidence-record.schema.json")) 
 
 
 def run(site, playbook, secrets=(), **extra):
-    """ansible-playbook playbooks/<playbook> -e env=itest, as Environment.run, with room for a compromise run
-    (two rotations in one run); its output holds no key and no SECRET_KEY."""
-    argv, environ = site.command(playbook, [ENV], dict(extra, env=ENV))
-    result = subprocess.run(argv, cwd=site.root, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            universal_newlines=True, timeout=1200, check=False)
-    assert_no_secret(result.stdout, site.all_keys() + list(secrets))
+    """site.run, and the output holds none of ``secrets`` either (SECRET_KEYs, plaintexts)."""
+    result = site.run(playbook, **extra)
+    assert_no_secret(result.stdout, list(secrets))
     return result
 
 
