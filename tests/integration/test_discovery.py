@@ -135,11 +135,10 @@ def test_fernet_discover_module_fails_on_named_keys_in_check_mode_too(db_url, tm
     assert key not in proc.stdout and lost not in proc.stdout
 
 
-def _run_refusal_then_rotation(tmp_path, url):
+def _run_refusal_then_rotation(set_up_site, url):
     from support.discovery_db import covering_entries, foreign_digest, opened_by
     from support.playbook_site import Environment, step_of
-    site = Environment(tmp_path, url, hosts=())
-    assert site.run("setup_encryption.yml").returncode == 0
+    site = set_up_site(Environment, url, hosts=())
     lost = new_key()
     expected = add_foreign_tables(url, site.first_key, lost)
     env_before, db_before, foreign_before = site.env_bytes(), site.database_state(), foreign_digest(url)
@@ -177,9 +176,9 @@ def _run_refusal_then_rotation(tmp_path, url):
     assert rotation["details"]["discovery_ignored"] == ignore
 
 
-def test_rotate_keys_refuses_uncovered_columns_then_rotates_them_sqlite(tmp_path, sqlite_url):
-    _run_refusal_then_rotation(tmp_path, sqlite_url)
+def test_rotate_keys_refuses_uncovered_columns_then_rotates_them_sqlite(set_up_site, sqlite_url):
+    _run_refusal_then_rotation(set_up_site, sqlite_url)
 
 
-def test_rotate_keys_refuses_uncovered_columns_then_rotates_them_postgresql(tmp_path, pg_url):
-    _run_refusal_then_rotation(tmp_path, pg_url)
+def test_rotate_keys_refuses_uncovered_columns_then_rotates_them_postgresql(set_up_site, pg_url):
+    _run_refusal_then_rotation(set_up_site, pg_url)

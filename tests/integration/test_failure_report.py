@@ -22,9 +22,8 @@ from support.playbook_site import ENV, ROTATION_STEP_END, Environment, Site, ste
 pytestmark = pytest.mark.playbook
 
 
-def test_nothing_is_lost_is_said_only_when_each_env_and_the_vault_hold_the_keys(tmp_path, sqlite_url):
-    site = Environment(tmp_path, sqlite_url, hosts=("panel1",))
-    assert site.run("setup_encryption.yml").returncode == 0
+def test_nothing_is_lost_is_said_only_when_each_env_and_the_vault_hold_the_keys(set_up_site, sqlite_url):
+    site = set_up_site(Environment, sqlite_url, hosts=("panel1",))
     result = site.run("rotate_keys.yml", fault=(ROTATION_STEP_END[5], "fail"))
     assert step_of(result.stdout) == 5, result.stdout[-4000:]
     new_key = site.vault_data()["webops_encryption_key_next"]
@@ -44,9 +43,8 @@ def test_nothing_is_lost_is_said_only_when_each_env_and_the_vault_hold_the_keys(
         result.stdout[-4000:]
 
 
-def test_a_missing_unit_is_refused_in_step_1_with_both_ways_out(tmp_path, sqlite_url):
-    site = Environment(tmp_path, sqlite_url, hosts=())
-    assert site.run("setup_encryption.yml").returncode == 0
+def test_a_missing_unit_is_refused_in_step_1_with_both_ways_out(set_up_site, sqlite_url):
+    site = set_up_site(Environment, sqlite_url, hosts=())
     before = (site.env_bytes(), open(site.vault_file(ENV), "rb").read(), site.database_state())
     units = {"webops_manage_services": True, "webops_services": ["webops-no-such-unit"]}
     for playbook in ("rotate_keys.yml", "setup_encryption.yml", "rotate_secret_key.yml"):

@@ -136,10 +136,9 @@ def test_directory_inventory_stays_clean_and_output_says_what_happened(tmp_path,
     assert not os.path.exists(os.path.join(inventory, "logs")) and not os.path.exists(os.path.join(inventory, "key-backups"))
 
 
-def test_backup_keys_ends_with_which_key_went_where(tmp_path, sqlite_url):
+def test_backup_keys_ends_with_which_key_went_where(set_up_site, sqlite_url):
     from support.playbook_site import ENV as ITEST, Environment
-    environment = Environment(tmp_path, sqlite_url, hosts=())
-    assert environment.run("setup_encryption.yml").returncode == 0
+    environment = set_up_site(Environment, sqlite_url, hosts=())
     run = environment.run("backup_keys.yml", check=True)
     assert run.returncode == 0, run.stdout[-4000:]
     summary = summary_of(run.stdout, "Summarise the backup")

@@ -132,15 +132,14 @@ def test_setup_check_mode_rotation_and_verify_across_hosts(tmp_path, sqlite_url)
     assert check.returncode != 0 and "%s: its SHA-256" % os.path.basename(path) in check.stdout, check.stdout[-3000:]
 
 
-def test_a_rerun_resumes_after_a_failure_at_every_step(tmp_path, sqlite_url):
+def test_a_rerun_resumes_after_a_failure_at_every_step(set_up_site, sqlite_url):
     """Crash after step 1, re-run and crash after step 2, ... after step 6, then re-run to the end.
 
     Each run starts from the state the previous crash left, so every step's leftover state is
     resumed once; after each crash every value still opens with a key a .env and the vault hold,
     and from step 3 on the escrowed new key never changes."""
-    site = Environment(tmp_path, sqlite_url, hosts=())
+    site = set_up_site(Environment, sqlite_url, hosts=())
     host = "db1.%s" % ENV
-    assert site.run("setup_encryption.yml").returncode == 0
     escrowed = None
     for step in range(1, 7):
         result = site.run("rotate_keys.yml", fault=(ROTATION_STEP_END[step], "fail"))
@@ -179,10 +178,9 @@ def test_a_rerun_resumes_after_a_failure_at_every_step(tmp_path, sqlite_url):
     assert not [name for name in os.listdir(os.path.dirname(site.env_file(ENV, host))) if ".before-rotation-" in name]
 
 
-def test_a_killed_controller_leaves_a_state_the_same_command_finishes(tmp_path, sqlite_url):
+def test_a_killed_controller_leaves_a_state_the_same_command_finishes(set_up_site, sqlite_url):
     """ansible-playbook SIGKILLed right after the .env write (no rescue, no report), then re-run."""
-    site = Environment(tmp_path, sqlite_url, hosts=("panel1",))
-    assert site.run("setup_encryption.yml").returncode == 0
+    site = set_up_site(Environment, sqlite_url, hosts=("panel1",))
     result = site.run("rotate_keys.yml", fault=(ROTATION_STEP_END[4], "kill"))
     assert result.returncode == -9, result.stdout[-3000:]
     assert "stopped in step" not in result.stdout
@@ -198,9 +196,8 @@ def test_a_killed_controller_leaves_a_state_the_same_command_finishes(tmp_path, 
     assert site.assert_rotated_to_current() == escrowed
 
 
-def test_rotation_on_postgresql_resumes_and_rotates_again(tmp_path, pg_url):
-    site = Environment(tmp_path, pg_url, hosts=())
-    assert site.run("setup_encryption.yml").returncode == 0
+def test_rotation_on_postgresql_resumes_and_rotates_again(set_up_site, pg_url):
+    site = set_up_site(Environment, pg_url, hosts=())
 
     # A crash after both keys are written, before any row moved: the re-run finishes the job.
     result = site.run("rotate_keys.yml", fault=(ROTATION_STEP_END[4], "fail"))

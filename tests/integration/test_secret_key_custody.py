@@ -44,18 +44,8 @@ def set_host_secret_key(site, host, secret_key):
         handle.write(re.sub(r"(?m)^SECRET_KEY=.*$", lambda _m: "SECRET_KEY=%s" % secret_key, text))
 
 
-def good_site(tmp_path, url, hosts=("panel1",)):
-    """The playbook site with a valid SECRET_KEY on every host and the configuration values under it."""
-    site = SecretKeySite(tmp_path, url, hosts=hosts)
-    for host in site.hosts:
-        set_host_secret_key(site, host, GOOD_SECRET_KEY)
-    webops_db.reseed_config(url, GOOD_SECRET_KEY)
-    return site
-
-
-def run(site, playbook, **extra):
-    """A run whose output must hold no SECRET_KEY of the test (SecretKeySite.run checks the vault's)."""
-    result = site.run(playbook, **extra)
+def check_output(result):
+    """The output of a run must hold no SECRET_KEY of the test (SecretKeySite.run checks the vault's)."""
     for key in (GOOD_SECRET_KEY, OTHER_SECRET_KEY, FIRST_SECRET_KEY):
         assert key not in result.stdout
     # A weak SECRET_KEY is never fingerprinted: an unsalted hash of it could be reversed.
@@ -63,8 +53,26 @@ def run(site, playbook, **extra):
     return result
 
 
+class GoodSite(SecretKeySite):
+    """The playbook site with a valid SECRET_KEY on every host and the configuration values under it;
+    every run's output checked (check_output), the setup run set_up_site copies included."""
+
+    def __init__(self, root, database_url, hosts=("panel1",)):
+        super(GoodSite, self).__init__(root, database_url, hosts=hosts)
+        for host in self.hosts:
+            set_host_secret_key(self, host, GOOD_SECRET_KEY)
+        webops_db.reseed_config(database_url, GOOD_SECRET_KEY)
+
+    def run(self, playbook, check=False, env=ENV, **extra):
+        return check_output(super(GoodSite, self).run(playbook, check=check, env=env, **extra))
+
+
+def run(site, playbook, **extra):
+    return check_output(site.run(playbook, **extra))
+
+
 def test_setup_escrows_the_hosts_secret_key_and_counts_its_values(tmp_path, sqlite_url):
-    site = good_site(tmp_path, sqlite_url, hosts=("panel1", "worker1"))
+    site = GoodSite(tmp_path, sqlite_url, hosts=("panel1", "worker1"))
 
     result = run(site, "setup_encryption.yml", check=True)
     assert result.returncode == 0, output_of(result)
@@ -106,7 +114,7 @@ def test_setup_escrows_a_weak_secret_key_without_fingerprinting_it(tmp_path, sql
 
 
 def test_setup_refuses_hosts_with_different_secret_keys_before_any_change(tmp_path, pg_url):
-    site = good_site(tmp_path, pg_url, hosts=("panel1", "worker1"))
+    site = GoodSite(tmp_path, pg_url, hosts=("panel1", "worker1"))
     set_host_secret_key(site, site.hosts[2], OTHER_SECRET_KEY)
     env_before, rows_before, config_before = site.env_bytes(), site.database_state(), webops_db.config_rows(pg_url)
 
@@ -122,9 +130,8 @@ def test_setup_refuses_hosts_with_different_secret_keys_before_any_change(tmp_pa
     assert not os.path.exists(site.vault_file(ENV))
 
 
-def test_a_routine_rotation_escrows_a_secret_key_the_vault_lacks_and_refuses_hosts_that_disagree(tmp_path, sqlite_url):
-    site = good_site(tmp_path, sqlite_url)
-    assert run(site, "setup_encryption.yml").returncode == 0
+def test_a_routine_rotation_escrows_a_secret_key_the_vault_lacks_and_refuses_hosts_that_disagree(set_up_site, sqlite_url):
+    site = set_up_site(GoodSite, sqlite_url)
     # A vault from before SECRET_KEY custody: no webops_secret_key.
     vault = site.vault_data()
     del vault["webops_secret_key"], vault["webops_secret_key_created"]
@@ -154,9 +161,8 @@ def test_a_routine_rotation_escrows_a_secret_key_the_vault_lacks_and_refuses_hos
     assert site.vault_data()["webops_encryption_key"] == key
 
 
-def test_a_compromise_rotation_refuses_a_bad_secret_key_setup_in_step_1_before_any_key_changes(tmp_path, sqlite_url):
-    site = good_site(tmp_path, sqlite_url)
-    assert run(site, "setup_encryption.yml").returncode == 0
+def test_a_compromise_rotation_refuses_a_bad_secret_key_setup_in_step_1_before_any_key_changes(set_up_site, sqlite_url):
+    site = set_up_site(GoodSite, sqlite_url)
     # A configuration value no known SECRET_KEY opens: the SECRET_KEY rotation cannot be done.
     stranger = "Str4nger-" + "Pl0Ok9Ij8Uh7Yg6Tf5Rd4Es3Wa2Qz1Xc" + "w" * 12
     webops_db.reseed_config(sqlite_url, GOOD_SECRET_KEY,
@@ -176,9 +182,8 @@ def test_a_compromise_rotation_refuses_a_bad_secret_key_setup_in_step_1_before_a
     assert "webops_encryption_key_next" not in site.vault_data()
 
 
-def test_verify_keys_fails_on_a_host_and_vault_secret_key_mismatch_and_passes_when_they_match(tmp_path, sqlite_url):
-    site = good_site(tmp_path, sqlite_url)
-    assert run(site, "setup_encryption.yml").returncode == 0
+def test_verify_keys_fails_on_a_host_and_vault_secret_key_mismatch_and_passes_when_they_match(set_up_site, sqlite_url):
+    site = set_up_site(GoodSite, sqlite_url)
 
     result = run(site, "verify_keys.yml")
     assert result.returncode == 0, output_of(result)
@@ -207,9 +212,8 @@ def test_verify_keys_fails_on_a_host_and_vault_secret_key_mismatch_and_passes_wh
     assert [line for line in site.log_lines() if line["operation"] == "verify"][-1]["outcome"] == "success"
 
 
-def test_backup_keys_writes_both_keys_to_the_vault_and_to_gpg(tmp_path, sqlite_url):
-    site = good_site(tmp_path, sqlite_url)
-    assert run(site, "setup_encryption.yml").returncode == 0
+def test_backup_keys_writes_both_keys_to_the_vault_and_to_gpg(set_up_site, tmp_path, sqlite_url):
+    site = set_up_site(GoodSite, sqlite_url)
     vault = site.vault_data()
     del vault["webops_secret_key"], vault["webops_secret_key_created"]
     site.write_vault(ENV, vault)

@@ -25,9 +25,8 @@ def secret_fingerprint(secret_key):
     return "sha256:" + hashlib.sha256(secret_key.encode("utf-8")).hexdigest()[:16]
 
 
-def test_rotate_secret_key_check_then_rotate_leaves_encryption_key_data_alone(tmp_path, sqlite_url):
-    site = SecretKeySite(tmp_path, sqlite_url)
-    assert site.run("setup_encryption.yml").returncode == 0
+def test_rotate_secret_key_check_then_rotate_leaves_encryption_key_data_alone(set_up_site, sqlite_url):
+    site = set_up_site(SecretKeySite, sqlite_url)
     encryption_tokens = site.database_state()  # every ENCRYPTION_KEY column as stored
     env_before, config_before = site.env_bytes(), webops_db.config_rows(sqlite_url)
     vault_before = open(site.vault_file(ENV), "rb").read()
@@ -88,9 +87,8 @@ def test_rotate_secret_key_check_then_rotate_leaves_encryption_key_data_alone(tm
             assert_no_secret(handle.read(), [FIRST_SECRET_KEY, new, newer, newest] + list(PLAINTEXTS.values()) + site.all_keys())
 
 
-def test_a_compromise_rotation_replaces_both_keys_and_a_routine_one_only_the_encryption_key(tmp_path, pg_url):
-    site = SecretKeySite(tmp_path, pg_url, hosts=("panel1", "worker1"))
-    assert site.run("setup_encryption.yml").returncode == 0
+def test_a_compromise_rotation_replaces_both_keys_and_a_routine_one_only_the_encryption_key(set_up_site, pg_url):
+    site = set_up_site(SecretKeySite, pg_url, hosts=("panel1", "worker1"))
 
     result = site.run("rotate_keys.yml")
     assert result.returncode == 0, result.stdout[-4000:]
@@ -113,11 +111,10 @@ def test_a_compromise_rotation_replaces_both_keys_and_a_routine_one_only_the_enc
     assert fingerprint(encryption_key) in result.stdout
 
 
-def test_a_rerun_finishes_a_secret_key_rotation_stopped_by_a_failure(tmp_path, sqlite_url):
+def test_a_rerun_finishes_a_secret_key_rotation_stopped_by_a_failure(set_up_site, sqlite_url):
     """The database step fails (a stray value no SECRET_KEY opens) after the escrow; once the value
     is dealt with, the same command finishes with the escrowed key, and nothing is lost."""
-    site = SecretKeySite(tmp_path, sqlite_url)
-    assert site.run("setup_encryption.yml").returncode == 0
+    site = set_up_site(SecretKeySite, sqlite_url)
     stranger = "Str4nger-" + "Pl0Ok9Ij8Uh7Yg6Tf5Rd4Es3Wa2Qz1Xc" + "w" * 12
     webops_db.reseed_config(sqlite_url, FIRST_SECRET_KEY, extra=((9, "stray", webops_db.config_value(stranger, "x"), True),))
     env_before, config_before = site.env_bytes(), webops_db.config_rows(sqlite_url)

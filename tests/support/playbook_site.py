@@ -14,14 +14,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import hashlib
 import json
 import os
 import re
 import secrets
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 
 import yaml
@@ -478,3 +481,74 @@ def step_of(output):
     """The rotation step a failed run reports it stopped in, or None."""
     match = re.search(r"stopped in step (\d)", output)
     return int(match.group(1)) if match else None
+
+
+class SetUpSites:
+    """Sites after their setup_encryption.yml run, made once per shape and handed out as copies.
+
+    Most playbook tests start from a set-up environment without asserting on what setup did: they
+    get a copy of one real setup run (the directory tree, with the absolute paths and the database
+    URL the inventory and the .env files hold rewritten; the SQLite file inside the tree, or a
+    PostgreSQL ``CREATE DATABASE ... TEMPLATE``) instead of paying for their own run."""
+
+    def __init__(self, root):
+        self.root = str(root)
+        self.made = {}
+
+    def copy(self, cls, root, database_url, pg_server=None, **shape):
+        """A copy of ``cls(<template root>, <template database>, **shape)`` after setup, living in
+        ``root`` (an empty directory) over ``database_url``: a SQLite file under ``root``, or a
+        database of ``pg_server`` (emptied and made again from the template)."""
+        postgres = not database_url.startswith("sqlite:")
+        template = self._template(cls, postgres, pg_server, shape)
+        root = str(root)
+        shutil.copytree(template.root, root, symlinks=True, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(".ansible-tmp", "pause-*"))
+        database_file = None
+        if postgres:
+            name = database_url.rsplit("/", 1)[1]
+            pg_server.drop_database(name)
+            with pg_server.admin() as conn:
+                conn.execute('CREATE DATABASE "%s" TEMPLATE "%s"' % (name, template.database_url.rsplit("/", 1)[1]))
+        else:
+            database_file = database_url[len("sqlite:///"):]
+            source = template.database_url[len("sqlite:///"):]
+            if os.path.relpath(database_file, root) != os.path.relpath(source, template.root):
+                shutil.copy2(source, database_file)
+
+        def rewrite(text):
+            return text.replace(template.database_url, database_url).replace(template.root, root)
+
+        for directory, dummy, names in os.walk(root):
+            for name in names:
+                path = os.path.join(directory, name)
+                if path == database_file or os.path.islink(path):
+                    continue
+                with open(path, "rb") as handle:
+                    data = handle.read()
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    continue
+                if rewrite(text) != text:
+                    with open(path, "wb") as handle:
+                        handle.write(rewrite(text).encode("utf-8"))
+        site = cls.__new__(cls)
+        for attribute, value in template.__dict__.items():
+            if isinstance(value, str):
+                value = rewrite(value)
+            elif not isinstance(value, VaultLib):
+                value = copy.deepcopy(value)
+            setattr(site, attribute, value)
+        return site
+
+    def _template(self, cls, postgres, pg_server, shape):
+        key = (cls, postgres, tuple(sorted(shape.items())))
+        if key not in self.made:
+            root = tempfile.mkdtemp(prefix="site-", dir=self.root)
+            url = pg_server.url(pg_server.create_database()) if postgres else "sqlite:///" + os.path.join(root, "db.sqlite3")
+            site = cls(root, url, **shape)
+            result = site.run("setup_encryption.yml")
+            assert result.returncode == 0, result.stdout[-4000:]
+            self.made[key] = site
+        return self.made[key]
