@@ -123,7 +123,8 @@ def test_no_given_secret_appears_when_the_rotation_fails_after_any_step(site, ta
         assert result.returncode != 0 and stopped == step, result.stdout[-3000:]
         # The command cannot be shown without its secrets: the report says how to resume instead.
         assert "run the same command again, with the same inventory, vault options and extra variables" in result.stdout
-        assert "--become-method" not in result.stdout.split("stopped in step")[-1]
+        # From the report's own header on (the evidence line at the run's end says "stopped in step" too).
+        assert "--become-method" not in result.stdout.split("Key rotation of '%s' stopped in step" % ENV)[-1]
     result = site.playbook("rotate_keys.yml", [ENV], extra=values, verbosity=3)
     leaks = needles.scan(result.stdout, "rotate_keys.yml finishing (-vvv)")
     tally.leak_check("finished rotation, -e secrets (-vvv)", leaks)
@@ -150,7 +151,8 @@ def test_no_given_secret_appears_when_the_secret_key_rotation_fails_after_any_st
                     result.returncode != 0 and stopped == step, "stopped in %s" % stopped)
         assert not leaks, leaks
         assert result.returncode != 0 and stopped == step, result.stdout[-3000:]
-        report = result.stdout.split("stopped in step")[-1]
+        # The report, from its own header (the evidence line at the run's end says "stopped in step" too).
+        report = result.stdout.split("SECRET_KEY rotation of '%s' stopped in step" % ENV)[-1]
         # Every value is under the old or the escrowed new key, and the report checked it before saying so.
         assert "Nothing is lost (checked now): every configuration value opens with a SECRET_KEY the vault" in report, report
         assert "with the same inventory, vault options and extra variables (not shown" in report
