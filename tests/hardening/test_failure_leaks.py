@@ -5,7 +5,10 @@
 connection and become passwords, given with -e to a rotation (rotate_keys.yml, rotate_secret_key.yml)
 that fails after each of its steps, at -vvv. None of them may appear anywhere in the output (the
 failure report and its resume command included), nor a fingerprint of the weak SECRET_KEY the hosts
-start with."""
+start with.
+
+Neither test asserts on the setup: setup_encryption.yml runs once for the module, and each test
+rotates its own copy of the set-up site (tree, vault and database copied; hardening.harness.site_copy)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -21,6 +24,7 @@ import pytest
 import yaml
 from cryptography.fernet import Fernet
 
+from hardening.harness.site_copy import copy_site, database_name
 from support.leaks import Needles
 from support.paths import REPO
 from support.playbook_site import ENV, HOSTS_SECRET_KEY, ROTATION_STEP_END, SECRET_KEY_STEP_END, Environment, step_of
@@ -79,12 +83,35 @@ def secret_extra_vars(site, database_url):
     return values, needles, new_key
 
 
-def test_no_given_secret_appears_when_the_rotation_fails_after_any_step(tmp_path, pg_url, tally):
-    site = Environment(tmp_path, pg_url, hosts=("panel1",))
+@pytest.fixture(scope="module")
+def set_up_site(pg_server, tmp_path_factory):
+    """One environment (a .env on panel1, PostgreSQL) after setup_encryption.yml, for copy_site."""
+    name = pg_server.create_database()
+    site = Environment(tmp_path_factory.mktemp("set-up-site"), pg_server.url(name), hosts=("panel1",))
     assert site.run("setup_encryption.yml").returncode == 0
-    values, needles, new_key = secret_extra_vars(site, pg_url)
+    yield site
+    pg_server.drop_database(name)
+
+
+@pytest.fixture
+def site(set_up_site, pg_server, tmp_path):
+    """A copy of the set-up environment, with a database of its own."""
+    copy = copy_site(set_up_site, tmp_path / "site", pg_server)
+    yield copy
+    pg_server.drop_database(database_name(copy.database_url))
+
+
+def test_no_given_secret_appears_when_the_rotation_fails_after_any_step(site, tally):
+    """rotate_keys.yml failing after steps 2 to 6, then finishing. With the escrowed new key given
+    (-e webops_encryption_key_next) every run resumes, so steps 1 and 2 only read: a run failing after
+    step 2 starts from the state a run failing after step 1 would, prints every task that one would
+    (step 1's among them) and reports from the same state with the same branches of the report (a
+    resuming run, nothing written yet) with the same secrets in play; only the step's number differs.
+    A failure after step 1 alone would prove nothing more. Steps 3 to 6 each stop in a state of their
+    own (escrowed and backed up, both keys in the .env, the database re-encrypted, the old key dropped)."""
+    values, needles, new_key = secret_extra_vars(site, site.database_url)
     values["env"] = ENV
-    for step in range(1, 7):
+    for step in range(2, 7):
         result = site.playbook("rotate_keys.yml", [ENV], extra=values, verbosity=3,
                                fault=(ROTATION_STEP_END[step], "fail"))
         leaks = needles.scan(result.stdout, "rotate_keys.yml failing after step %d (-vvv)" % step)
@@ -96,7 +123,8 @@ def test_no_given_secret_appears_when_the_rotation_fails_after_any_step(tmp_path
         assert result.returncode != 0 and stopped == step, result.stdout[-3000:]
         # The command cannot be shown without its secrets: the report says how to resume instead.
         assert "run the same command again, with the same inventory, vault options and extra variables" in result.stdout
-        assert "--become-method" not in result.stdout.split("stopped in step")[-1]
+        # From the report's own header on (the evidence line at the run's end says "stopped in step" too).
+        assert "--become-method" not in result.stdout.split("Key rotation of '%s' stopped in step" % ENV)[-1]
     result = site.playbook("rotate_keys.yml", [ENV], extra=values, verbosity=3)
     leaks = needles.scan(result.stdout, "rotate_keys.yml finishing (-vvv)")
     tally.leak_check("finished rotation, -e secrets (-vvv)", leaks)
@@ -105,13 +133,11 @@ def test_no_given_secret_appears_when_the_rotation_fails_after_any_step(tmp_path
     assert site.assert_rotated_to_current() == new_key
 
 
-def test_no_given_secret_appears_when_the_secret_key_rotation_fails_after_any_step(tmp_path, pg_url, tally):
+def test_no_given_secret_appears_when_the_secret_key_rotation_fails_after_any_step(site, tally):
     """rotate_secret_key.yml, failing after each of its steps with the same -e secrets: no secret and
     no fingerprint of the weak old SECRET_KEY (reversible) in the output; every report says nothing is
     lost only as the result of a check made now; the same command then finishes the job."""
-    site = Environment(tmp_path, pg_url, hosts=("panel1",))
-    assert site.run("setup_encryption.yml").returncode == 0
-    values, needles, _new_key = secret_extra_vars(site, pg_url)
+    values, needles, _new_key = secret_extra_vars(site, site.database_url)
     values["env"] = ENV
     needles.add_plaintext("fingerprint of the weak old SECRET_KEY",
                           "sha256:" + hashlib.sha256(HOSTS_SECRET_KEY.encode("utf-8")).hexdigest()[:16])
@@ -125,7 +151,8 @@ def test_no_given_secret_appears_when_the_secret_key_rotation_fails_after_any_st
                     result.returncode != 0 and stopped == step, "stopped in %s" % stopped)
         assert not leaks, leaks
         assert result.returncode != 0 and stopped == step, result.stdout[-3000:]
-        report = result.stdout.split("stopped in step")[-1]
+        # The report, from its own header (the evidence line at the run's end says "stopped in step" too).
+        report = result.stdout.split("SECRET_KEY rotation of '%s' stopped in step" % ENV)[-1]
         # Every value is under the old or the escrowed new key, and the report checked it before saying so.
         assert "Nothing is lost (checked now): every configuration value opens with a SECRET_KEY the vault" in report, report
         assert "with the same inventory, vault options and extra variables (not shown" in report

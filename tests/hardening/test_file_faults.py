@@ -21,7 +21,7 @@ from hardening.harness.environment import Environment
 from hardening.harness.modules import module_exists, run_module
 from support import webops_db
 from support.leaks import Needles
-from support.playbook_site import ROTATION_STEP_END, fault_environ
+from support.playbook_site import ROTATION_STEP_END, fault_environ, step_of
 
 
 def _mount_tmpfs(path, size="64k"):
@@ -205,10 +205,19 @@ def own_cluster():
 
 
 def test_rotation_playbook_survives_faults_then_rerun(own_cluster, tmp_path, tally):
-    """rotate_keys.yml end to end on PostgreSQL, three times, each with a fault: the .env on a full
-    disk, the .env immutable, the database stopped between the preflight audit and the rotation.
-    Each run must stop; at that moment the .env must hold keys that open every value; once the
-    fault is cleared the same command must finish with every value under the .env's one key."""
+    """rotate_keys.yml end to end on PostgreSQL with three faults: the .env on a full disk, the .env
+    immutable, the database stopped between the preflight audit and the rotation. Each run must stop;
+    at that moment the .env must hold keys that open every value; once the fault is cleared the same
+    command must go on from there and finish with every value under the .env's one key.
+
+    The faults are chained in one rotation: the run that resumes a failed one meets the next fault,
+    and the run after the last fault must finish. A full disk stops the fresh run before the .env is
+    written (its backup beside the .env cannot be made); the immutable .env stops the resuming run at
+    the .env write, past the point the full disk stopped; the database stopped by the callback stops
+    the next one at the re-encryption, past the .env write (the callback fires only when the run
+    reaches that task, which the test asserts); the closing run finishes. The test asserts that each
+    run stopped in a later step than the one before, so each re-run proves it gets past the fault
+    before it, as a finished re-run after each fault did, for two runs less."""
     import json
     for name in ("fernet_rotate", "fernet_audit"):
         if not module_exists(name):
@@ -237,8 +246,9 @@ def test_rotation_playbook_survives_faults_then_rerun(own_cluster, tmp_path, tal
               "HARDENING_FAULT_ARGV": json.dumps(["runuser", "-u", "postgres", "--"] + pg_ctl),
               "HARDENING_FAULT_MARKER": str(tmp_path / "fault-fired")}),
         ]
+        start_key = env.env_key()
+        stopped = []
         for kind, inject, extra_env in faults:
-            start_key = env.env_key()
             clear = inject()
             try:
                 failed, _log = env.playbook("rotate_keys.yml", verbosity=0, debug=False, env=extra_env)
@@ -253,30 +263,42 @@ def test_rotation_playbook_survives_faults_then_rerun(own_cluster, tmp_path, tal
             finally:
                 if not kind.startswith("database"):
                     clear()
-            again, _log = env.playbook("rotate_keys.yml", verbosity=0, debug=False)
-            final_key = env.env_key()
-            finished = again.returncode == 0 and final_key != start_key and env.env_key("OLD_ENCRYPTION_KEY") is None \
-                and webops_db.digest(env.db_url, [final_key], include_unknown=False) == before
-            tally.fault("rotate_keys.yml: %s" % kind, failed.returncode != 0 and opens and finished,
-                        "first rc=%s opens=%s rerun rc=%s" % (failed.returncode, opens, again.returncode))
+            stopped.append(step_of(failed.stdout))
+            tally.fault("rotate_keys.yml: %s" % kind, failed.returncode != 0 and opens,
+                        "rc=%s stopped in step %s opens=%s" % (failed.returncode, stopped[-1], opens))
             assert failed.returncode != 0, "%s: the rotation did not notice\n%s" % (kind, failed.stdout[-3000:])
             assert opens, "%s: the .env no longer holds keys that open every value" % kind
-            assert finished, "%s: the re-run did not finish\n%s" % (kind, again.stdout[-4000:])
+        # Each run got past the step its predecessor stopped in (the chain's premise, see above).
+        assert None not in stopped and stopped == sorted(set(stopped)), stopped
+        again, _log = env.playbook("rotate_keys.yml", verbosity=0, debug=False)
+        final_key = env.env_key()
+        finished = again.returncode == 0 and final_key != start_key and env.env_key("OLD_ENCRYPTION_KEY") is None \
+            and webops_db.digest(env.db_url, [final_key], include_unknown=False) == before
+        tally.fault("rotate_keys.yml: re-run after the faults", finished, "rerun rc=%s" % again.returncode)
+        assert finished, "the re-run did not finish\n%s" % again.stdout[-4000:]
     finally:
         subprocess.run(["chattr", "-R", "-i", opt], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
         _umount(opt)
 
 
-# Where the controller dies: the new key escrowed and the .env backed up; both keys written to every
-# .env; the database re-encrypted but not yet verified. The test-only fault callback SIGKILLs
+# Where the controller dies, one kill per state a crash can leave: the new key escrowed and the .env
+# backed up, the .env not yet written; both keys written to every .env, the database not yet touched;
+# the database re-encrypted and committed, not yet verified. The test-only fault callback SIGKILLs
 # ansible-playbook right after each named task, a point every run reaches.
 SIGKILL_AFTER = [ROTATION_STEP_END[3], ROTATION_STEP_END[4], "Re-encrypt every secret under the new key"]
 
 
 def test_rotation_playbook_survives_sigkill_then_rerun(tmp_path, tally):
     """SIGKILL of ansible-playbook at points of rotate_keys.yml (the controller dying): each time the
-    .env must still hold keys that open every value, and the same command, run again, must finish
-    with every value under the .env's one key."""
+    .env must still hold keys that open every value, and the same command, run again, must go on
+    from there and finish with every value under the .env's one key.
+
+    The kills are chained: the run that resumes a killed one is itself killed at the next point, and
+    the run after the last kill must finish. So every re-run proves it gets past the point its
+    predecessor died at (it reaches the next one), the state at each kill is the one a fresh run
+    killed there leaves (the escrowed key is reused, the .env write and the re-encryption are
+    idempotent), and the closing run finishes from the latest state. One rotation, four runs after
+    the setup, instead of a finished re-run after each kill."""
     for name in ("fernet_rotate", "fernet_audit"):
         if not module_exists(name):
             pytest.fail("plugins/modules/%s.py does not exist yet" % name)
@@ -284,17 +306,19 @@ def test_rotation_playbook_survives_sigkill_then_rerun(tmp_path, tally):
     setup, _log = env.playbook("setup_encryption.yml", verbosity=0, debug=False)
     assert setup.returncode == 0, setup.stdout[-3000:]
     before = webops_db.digest(env.db_url, [env.env_key()], include_unknown=False)
+    start_key = env.env_key()
     for task in SIGKILL_AFTER:
-        start_key = env.env_key()
         killed, _log = env.playbook("rotate_keys.yml", verbosity=0, debug=False, env=fault_environ(task, "kill"))
         held = [k for k in (env.env_key(), env.env_key("OLD_ENCRYPTION_KEY")) if k]
         opens = webops_db.digest(env.db_url, held, include_unknown=False) == before
-        again, _log = env.playbook("rotate_keys.yml", verbosity=0, debug=False)
-        final_key = env.env_key()
-        finished = again.returncode == 0 and final_key != start_key and env.env_key("OLD_ENCRYPTION_KEY") is None \
-            and webops_db.digest(env.db_url, [final_key], include_unknown=False) == before
-        tally.fault("rotate_keys.yml: SIGKILL of ansible-playbook", opens and finished,
-                    "after %r: opens=%s rerun rc=%s" % (task, opens, again.returncode))
-        assert killed.returncode == -signal.SIGKILL, "the run never reached %r:\n%s" % (task, killed.stdout[-3000:])
+        reached = killed.returncode == -signal.SIGKILL
+        tally.fault("rotate_keys.yml: SIGKILL of ansible-playbook", reached and opens,
+                    "after %r: reached=%s opens=%s" % (task, reached, opens))
+        assert reached, "the run never reached %r:\n%s" % (task, killed.stdout[-3000:])
         assert opens, "after a SIGKILL after %r the .env no longer holds keys that open every value" % task
-        assert finished, again.stdout[-4000:]
+    again, _log = env.playbook("rotate_keys.yml", verbosity=0, debug=False)
+    final_key = env.env_key()
+    finished = again.returncode == 0 and final_key != start_key and env.env_key("OLD_ENCRYPTION_KEY") is None \
+        and webops_db.digest(env.db_url, [final_key], include_unknown=False) == before
+    tally.fault("rotate_keys.yml: re-run after SIGKILLs of ansible-playbook", finished, "rerun rc=%s" % again.returncode)
+    assert finished, again.stdout[-4000:]
