@@ -7,8 +7,8 @@ that fails after each of its steps, at -vvv. None of them may appear anywhere in
 failure report and its resume command included), nor a fingerprint of the weak SECRET_KEY the hosts
 start with.
 
-Neither test asserts on the setup: setup_encryption.yml runs once for the module, and each test
-rotates its own copy of the set-up site (tree, vault and database copied; hardening.harness.site_copy)."""
+Neither test asserts on the setup: setup_encryption.yml runs once for the session, and each test
+rotates its own copy of the set-up site (tree and database copied; support.playbook_site.SetUpSites)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -24,7 +24,6 @@ import pytest
 import yaml
 from cryptography.fernet import Fernet
 
-from hardening.harness.site_copy import copy_site, database_name
 from support.leaks import Needles
 from support.paths import REPO
 from support.playbook_site import ENV, HOSTS_SECRET_KEY, ROTATION_STEP_END, SECRET_KEY_STEP_END, Environment, step_of
@@ -83,22 +82,10 @@ def secret_extra_vars(site, database_url):
     return values, needles, new_key
 
 
-@pytest.fixture(scope="module")
-def set_up_site(pg_server, tmp_path_factory):
-    """One environment (a .env on panel1, PostgreSQL) after setup_encryption.yml, for copy_site."""
-    name = pg_server.create_database()
-    site = Environment(tmp_path_factory.mktemp("set-up-site"), pg_server.url(name), hosts=("panel1",))
-    assert site.run("setup_encryption.yml").returncode == 0
-    yield site
-    pg_server.drop_database(name)
-
-
 @pytest.fixture
-def site(set_up_site, pg_server, tmp_path):
-    """A copy of the set-up environment, with a database of its own."""
-    copy = copy_site(set_up_site, tmp_path / "site", pg_server)
-    yield copy
-    pg_server.drop_database(database_name(copy.database_url))
+def site(set_up_site, pg_url):
+    """One environment (a .env on panel1, PostgreSQL) as setup_encryption.yml left it: a copy of one real run."""
+    return set_up_site(Environment, pg_url, hosts=("panel1",))
 
 
 def test_no_given_secret_appears_when_the_rotation_fails_after_any_step(site, tally):
