@@ -3,24 +3,16 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # PRIVATE: this module is internal to webops.encryption. Its API may change at any time,
 # without a changelog entry. Do not import it from outside this collection.
-"""The errors of the engine and its database adapters, in one place. Every message is safe to
-show: no key, token, plaintext or connection secret."""
+"""The errors of the engine, in one place; the root and the database ones live in _errors, which the
+database layer shares. Every message is safe to show: no key, token, plaintext or connection secret."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.webops.encryption.plugins.module_utils._errors import DatabaseError, EngineError, LockHeld
 
-class EngineError(Exception):
-    """Base of every error the engine raises; messages are safe to show (no keys, tokens or plaintexts)."""
-
-
-class DatabaseError(EngineError):
-    """A database problem, described without row values or connection secrets."""
-
-
-class LockHeld(EngineError):
-    """Another run holds the engine lock on this database."""
+__all__ = ["EngineError", "DatabaseError", "LockHeld", "UnknownTokens", "ColumnTooNarrow", "VerificationError", "InvalidArgument"]
 
 
 class UnknownTokens(EngineError):
