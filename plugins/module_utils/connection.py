@@ -135,7 +135,7 @@ class DatabaseTask:
         """Open the database, run ``operation(db, specs)`` and exit with its result."""
         module = self.module
         try:
-            with db_utils.connect(self.url) as db:
+            with engine.connect(self.url) as db:
                 result = operation(db, self.specs)
             self.progress.add_timings(result.get("columns", []))
         except engine.UnknownTokens as exc:

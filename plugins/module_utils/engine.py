@@ -55,7 +55,7 @@ from ansible_collections.webops.encryption.plugins.module_utils._engine.jobs imp
 from ansible_collections.webops.encryption.plugins.module_utils._engine.pipeline import run
 from ansible_collections.webops.encryption.plugins.module_utils._engine.recovery import purge_unreadable
 from ansible_collections.webops.encryption.plugins.module_utils._engine.results import (
-    AUDIT_COUNTS, ENCRYPT_COUNTS, MAX_IDS, RECOVER_COUNTS, ROTATE_COUNTS, column_result, totals)
+    AUDIT_COUNTS, ENCRYPT_COUNTS, MAX_IDS, RECOVER_COUNTS, ROTATE_COUNTS, column_result, note_id, totals)
 from ansible_collections.webops.encryption.plugins.module_utils._engine.scan import (
     WIDEN_MARGIN, WIDEN_MINIMUM, unknown_details, widen_columns, widened_width)
 
@@ -165,4 +165,5 @@ def _write_result(columns, fields, widened, check_mode, workers, batch_size, sta
 __all__ = ["encrypt", "rotate", "audit", "purge_unreadable", "discover", "token_length", "default_workers", "EngineError",
            "DatabaseError", "LockHeld", "UnknownTokens", "ColumnTooNarrow", "VerificationError", "InvalidArgument",
            "widen_columns", "widened_width", "connect", "DEFAULT_BATCH_SIZE", "MAX_BATCH_SIZE", "MAX_IDS", "ON_UNKNOWN",
-           "WIDEN_MARGIN", "WIDEN_MINIMUM", "ROTATE_COUNTS", "ENCRYPT_COUNTS", "AUDIT_COUNTS", "RECOVER_COUNTS"]
+           "WIDEN_MARGIN", "WIDEN_MINIMUM", "ROTATE_COUNTS", "ENCRYPT_COUNTS", "AUDIT_COUNTS", "RECOVER_COUNTS",
+           "note_id"]
