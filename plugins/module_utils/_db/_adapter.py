@@ -19,7 +19,7 @@ from ansible_collections.webops.encryption.plugins.module_utils.columns import q
 
 # Keyset pagination walks the table by pk: equal values at a batch boundary would be skipped.
 NOT_UNIQUE = ("%s.%s is neither the primary key nor covered by a unique index, so the table cannot be walked by it; "
-               "give a unique column as pk")
+              "give a unique column as pk")
 
 
 class ColumnInfo:
@@ -202,4 +202,3 @@ def _check_text(spec, rows):
             raise DatabaseError("%s.%s holds a %s value in row %s, where tokens and secrets are text; nothing was "
                                 "written: convert that value to text or remove it, then run again"
                                 % (spec.table, spec.column, _TYPE_NAMES.get(type(value), type(value).__name__), pk))
-
