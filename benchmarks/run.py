@@ -68,15 +68,19 @@ TARGET_D_OVER_C = 0.5  # discovery over the profile plus 20 other text columns, 
 # ---------------------------------------------------------------- machine
 
 def engine_version(collections: str | None) -> str:
-    """Short digest of the engine's source (engine.py, _engine/, _db.py, columns.py), so figures name the code they
-    measured. A checkout from before the engine package was split has db.py and no _engine/."""
+    """Short digest of the engine's source (engine.py, _engine/, _db/, columns.py), so figures name the code they
+    measured. An older checkout has _db.py (or db.py) instead of the _db/ package, and no _engine/."""
     import hashlib
     base = os.path.join(os.path.abspath(collections) if collections else os.path.join(REPO, 'collections'),
                         'ansible_collections', 'webops', 'encryption', 'plugins', 'module_utils')
-    names = ['engine.py', '_db.py' if os.path.exists(os.path.join(base, '_db.py')) else 'db.py', 'columns.py']
-    package = os.path.join(base, '_engine')
-    if os.path.isdir(package):
-        names += [os.path.join('_engine', name) for name in sorted(os.listdir(package)) if name.endswith('.py')]
+    # The order of an older checkout's files is kept, so its digest stays the one its figures carry.
+    single = [name for name in ('_db.py', 'db.py') if os.path.exists(os.path.join(base, name))]
+    names = ['engine.py'] + single[:1] + ['columns.py']
+    names += [name for name in ('_errors.py',) if os.path.exists(os.path.join(base, name))]
+    for package in ('_engine', '_db'):
+        if os.path.isdir(os.path.join(base, package)):
+            names += [os.path.join(package, name) for name in sorted(os.listdir(os.path.join(base, package)))
+                      if name.endswith('.py')]
     digest = hashlib.sha256()
     for name in names:
         with open(os.path.join(base, name), 'rb') as handle:
@@ -646,7 +650,7 @@ def render(info: dict, entries: list, args, backend_settings: dict) -> str:
             info['date'], info['cpu'], info['cpus'], info['memory_gb'], info['os'], info['kernel'], info['python'],
             info['cryptography'], info['psycopg'], ', '.join(v for v in (info['postgresql'], 'SQLite ' + info['sqlite']) if v)),
         'The database server runs on the same machine and shares its cores. workers=%d, batch_size=%d; engine source sha256 %s '
-        '(engine.py, _engine/, _db.py, columns.py).' % (args.workers, args.batch_size, info['engine_sha256']),
+        '(engine.py, _engine/, _db/, columns.py).' % (args.workers, args.batch_size, info['engine_sha256']),
     ]
     if 'postgresql' in backend_settings:
         settings = backend_settings['postgresql']

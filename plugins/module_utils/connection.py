@@ -51,6 +51,14 @@ def missing_library(library, debian_package):
             % (missing_required_lib(library), library, debian_package))
 
 
+def option_message(exc):
+    """An engine error's message in module options (the engine names none): a column too narrow
+    for its tokens can be widened by the run (widen_columns of fernet_encrypt and fernet_rotate)."""
+    if isinstance(exc, engine.ColumnTooNarrow):
+        return exc.finding + " (or set widen_columns=true to have it done, in its own transaction, before any token is written)"
+    return str(exc)
+
+
 class DatabaseTask:
     """The connection side of one module run: DATABASE_URL, keys from .env, column specs."""
 
@@ -131,19 +139,20 @@ class DatabaseTask:
         found = self.key(option, env_name, required=False) if self.env is not None else None
         return [found] if found is not None else []
 
-    def run(self, operation, **extra_result):
-        """Open the database, run ``operation(db, specs)`` and exit with its result."""
+    def run(self, operation, messages=option_message, **extra_result):
+        """Open the database, run ``operation(db, specs)`` and exit with its result. ``messages(exc)``
+        is an engine error's message as the module's user reads it (the engine names no option)."""
         module = self.module
         try:
-            with db_utils.connect(self.url) as db:
+            with engine.connect(self.url) as db:
                 result = operation(db, self.specs)
             self.progress.add_timings(result.get("columns", []))
         except engine.UnknownTokens as exc:
-            module.fail_json(msg=str(exc), unknown=exc.details, database=self.database, **extra_result)
+            module.fail_json(msg=messages(exc), unknown=exc.details, database=self.database, **extra_result)
         except engine.ColumnTooNarrow as exc:
-            module.fail_json(msg=str(exc), too_narrow=exc.details, database=self.database, **extra_result)
+            module.fail_json(msg=messages(exc), too_narrow=exc.details, database=self.database, **extra_result)
         except engine.EngineError as exc:
-            module.fail_json(msg=str(exc), database=self.database, **extra_result)
+            module.fail_json(msg=messages(exc), database=self.database, **extra_result)
         except ImportError as exc:
             module.fail_json(msg=str(exc))
         finally:

@@ -52,10 +52,10 @@ from ansible_collections.webops.encryption.plugins.module_utils._engine.discover
 from ansible_collections.webops.encryption.plugins.module_utils._engine.errors import (
     ColumnTooNarrow, DatabaseError, EngineError, InvalidArgument, LockHeld, UnknownTokens, VerificationError)
 from ansible_collections.webops.encryption.plugins.module_utils._engine.jobs import EncryptJob, RotateJob, ScanJob
-from ansible_collections.webops.encryption.plugins.module_utils._engine.pipeline import run
+from ansible_collections.webops.encryption.plugins.module_utils._engine.pipeline import RunSettings, run
 from ansible_collections.webops.encryption.plugins.module_utils._engine.recovery import purge_unreadable
 from ansible_collections.webops.encryption.plugins.module_utils._engine.results import (
-    AUDIT_COUNTS, ENCRYPT_COUNTS, MAX_IDS, RECOVER_COUNTS, ROTATE_COUNTS, column_result, totals)
+    AUDIT_COUNTS, ENCRYPT_COUNTS, MAX_IDS, RECOVER_COUNTS, ROTATE_COUNTS, column_result, note_id, totals)
 from ansible_collections.webops.encryption.plugins.module_utils._engine.scan import (
     WIDEN_MARGIN, WIDEN_MINIMUM, unknown_details, widen_columns, widened_width)
 
@@ -109,8 +109,9 @@ def rotate(db, specs, new_key, old_keys, on_unknown="fail", encrypt_plaintext=Fa
 
     started = time.time()
     widened = [] if widen else None
-    columns = run(db, specs, scan_job, RotateJob(new_codec, old_codecs, encrypt_plaintext), batch_size, workers,
-                  check_mode, progress, check_tallies, scan_counts, scan_progress, widened)
+    columns = run(db, specs, RunSettings(
+        scan_job, RotateJob(new_codec, old_codecs, encrypt_plaintext), check_tallies, scan_counts, batch_size, workers,
+        check_mode=check_mode, progress=progress, scan_progress=scan_progress, widened=widened))
     result = _write_result(columns, ROTATE_COUNTS, widened, check_mode, workers, batch_size, started,
                            new_key_fingerprint=new_key.fingerprint, old_key_fingerprints=[k.fingerprint for k in old_keys])
     if not check_mode and on_unknown == "fail" and result["totals"]["unknown"]:
@@ -145,8 +146,9 @@ def encrypt(db, specs, key, other_keys=(), batch_size=DEFAULT_BATCH_SIZE, worker
 
     started = time.time()
     widened = [] if widen else None
-    columns = run(db, specs, scan_job, EncryptJob(codec, other_codecs), batch_size, workers, check_mode, progress,
-                  lambda tallies: None, scan_counts, scan_progress, widened)
+    columns = run(db, specs, RunSettings(
+        scan_job, EncryptJob(codec, other_codecs), lambda tallies: None, scan_counts, batch_size, workers,
+        check_mode=check_mode, progress=progress, scan_progress=scan_progress, widened=widened))
     return _write_result(columns, ENCRYPT_COUNTS, widened, check_mode, workers, batch_size, started,
                          key_fingerprint=key.fingerprint, other_key_fingerprints=[k.fingerprint for k in other_keys])
 
@@ -165,4 +167,5 @@ def _write_result(columns, fields, widened, check_mode, workers, batch_size, sta
 __all__ = ["encrypt", "rotate", "audit", "purge_unreadable", "discover", "token_length", "default_workers", "EngineError",
            "DatabaseError", "LockHeld", "UnknownTokens", "ColumnTooNarrow", "VerificationError", "InvalidArgument",
            "widen_columns", "widened_width", "connect", "DEFAULT_BATCH_SIZE", "MAX_BATCH_SIZE", "MAX_IDS", "ON_UNKNOWN",
-           "WIDEN_MARGIN", "WIDEN_MINIMUM", "ROTATE_COUNTS", "ENCRYPT_COUNTS", "AUDIT_COUNTS", "RECOVER_COUNTS"]
+           "WIDEN_MARGIN", "WIDEN_MINIMUM", "ROTATE_COUNTS", "ENCRYPT_COUNTS", "AUDIT_COUNTS", "RECOVER_COUNTS",
+           "note_id"]

@@ -25,8 +25,7 @@ import time
 
 from ansible_collections.webops.encryption.plugins.module_utils import engine
 from ansible_collections.webops.encryption.plugins.module_utils import fernet as fernet_utils
-from ansible_collections.webops.encryption.plugins.module_utils._engine.errors import EngineError
-from ansible_collections.webops.encryption.plugins.module_utils._engine.results import ROTATE_COUNTS, note_id
+from ansible_collections.webops.encryption.plugins.module_utils.engine import ROTATE_COUNTS, EngineError, note_id
 
 SECRET_KEY_NAME = "SECRET_KEY"
 DERIVATION_SALT = b"webops-config"

@@ -249,7 +249,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.webops.encryption.plugins.module_utils import engine
 from ansible_collections.webops.encryption.plugins.module_utils import secret_key as secret_key_utils
 from ansible_collections.webops.encryption.plugins.module_utils.connection import (
-    CONNECTION_REQUIRED_ONE_OF, CURRENT_KEY_NAME, OLD_KEY_NAME, DatabaseTask, connection_argument_spec)
+    CONNECTION_REQUIRED_ONE_OF, CURRENT_KEY_NAME, OLD_KEY_NAME, DatabaseTask, connection_argument_spec, option_message)
 
 
 def merge(first, second):
@@ -261,6 +261,17 @@ def merge(first, second):
                             for field in set(first["totals"]) | set(second["totals"]))
     merged["changed"] = first["changed"] or second["changed"]
     return merged
+
+
+def message(exc):
+    """An engine error's message in this module's options: unknown values are fixed with old_keys
+    or on_unknown (UnreadableValues, of the SECRET_KEY work, names its own)."""
+    if isinstance(exc, engine.UnknownTokens) and not isinstance(exc, secret_key_utils.UnreadableValues):
+        if exc.written:
+            return "%s. Find the key that made them and run again with it in old_keys" % exc.finding
+        return ("%s. Add the key that made them to old_keys, or set on_unknown=skip to leave them as they are "
+                "(fernet_recover clears lost values)" % exc.finding)
+    return option_message(exc)
 
 
 def main():
@@ -320,7 +331,7 @@ def main():
             result = derived if result is None else merge(result, derived)
         return result
 
-    module.exit_json(**task.run(operation, **extra))
+    module.exit_json(**task.run(operation, messages=message, **extra))
 
 
 if __name__ == "__main__":

@@ -137,14 +137,37 @@ class Runner:
         _STATE.clear()
 
 
-def run(db, specs, scan_job, write_job, batch_size, workers, check_mode, progress, check_tallies, scan_counts,
-        scan_progress=None, widened=None):
-    """Lock, scan, refuse bad data, then (unless check mode) write. Returns the column results.
-    ``widened``: a list to widen too-narrow columns (before the write pass) and record them in;
-    None refuses them."""
+class RunSettings:
+    """What run() is to do: the scan and write jobs, ``check_tallies(tallies)`` (raises to refuse
+    the scan's findings), ``scan_counts(tally)`` (a column's result in check mode), and the run's
+    knobs. ``widened``: a list to widen too-narrow columns (before the write pass) and record them
+    in; None refuses them."""
+
+    __slots__ = ("scan_job", "write_job", "check_tallies", "scan_counts", "batch_size", "workers", "check_mode",
+                 "progress", "scan_progress", "widened")
+
+    def __init__(self, scan_job, write_job, check_tallies, scan_counts, batch_size, workers, check_mode=False,
+                 progress=None, scan_progress=None, widened=None):
+        self.scan_job = scan_job
+        self.write_job = write_job
+        self.check_tallies = check_tallies
+        self.scan_counts = scan_counts
+        self.batch_size = batch_size
+        self.workers = workers
+        self.check_mode = check_mode
+        self.progress = progress
+        self.scan_progress = scan_progress
+        self.widened = widened
+
+
+def run(db, specs, settings):
+    """Lock, scan, refuse bad data, then (unless check mode) write, as ``settings`` (a RunSettings)
+    says. Returns the column results."""
+    scan_job, write_job, batch_size, check_mode = settings.scan_job, settings.write_job, settings.batch_size, settings.check_mode
+    scan_progress, widened = settings.scan_progress, settings.widened
     with db.lock():
         prepared = prepare(db, specs)
-        runner = Runner({"scan": scan_job, "write": write_job}, workers)
+        runner = Runner({"scan": scan_job, "write": write_job}, settings.workers)
         try:
             # Counting the rows first costs one query per column; only a progress report needs it.
             totals = [db.count_rows(spec) for spec, _info in prepared] if scan_progress is not None else None
@@ -152,15 +175,15 @@ def run(db, specs, scan_job, write_job, batch_size, workers, check_mode, progres
                 # The whole job for the progress lines: the scan, then (unless check mode) the writes.
                 scan_progress.plan(totals, 1 if check_mode else 2)
             tallies = pooled_scan(db, prepared, runner, batch_size, scan_progress, totals)
-            check_tallies(tallies)
+            settings.check_tallies(tallies)
             problems = width_problems(tallies)
             if problems and widened is None:
                 raise ColumnTooNarrow(problems)
             if problems:
                 widened.extend(widen_columns(db, tallies, check_mode))
             if check_mode:
-                return [scan_counts(tally) for tally in tallies]
-            written = write_pass(db, prepared, runner, batch_size, progress, [tally.rows for tally in tallies])
+                return [settings.scan_counts(tally) for tally in tallies]
+            written = write_pass(db, prepared, runner, batch_size, settings.progress, [tally.rows for tally in tallies])
             return [column_result(spec, counts, write_job.result_fields) for (spec, _info), counts in zip(prepared, written)]
         finally:
             runner.close()

@@ -53,7 +53,7 @@ MUTATIONS = [
      ".env backups are created with the default mode and narrowed afterwards",
      ["tests/hardening/test_key_modules.py::test_key_files_backups_and_temp_files_are_never_wider_than_0600"]),
     ("no-run-lock",
-     "plugins/module_utils/_db.py",
+     "plugins/module_utils/_db/_postgres.py",
      "        got = self.adapter._fetch(\"SELECT pg_try_advisory_lock(%s)\", (ADVISORY_LOCK_ID,))[0][0]\n",
      "        got = True  # MUTATION: no advisory lock\n",
      "two PostgreSQL rotations may run at once",
