@@ -11,6 +11,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import shutil
+import subprocess
+
 import pytest
 
 from support.paths import REPO
@@ -71,3 +74,18 @@ def set_up_site(set_up_sites, tmp_path, request):
         pg_server = None if database_url.startswith("sqlite:") else request.getfixturevalue("pg_server")
         return set_up_sites.copy(cls, tmp_path, database_url, pg_server, **shape)
     return make
+
+
+@pytest.fixture
+def gpg_home(tmp_path, monkeypatch):
+    """A gpg keyring of its own (GNUPGHOME) with one signing key; yields the key's user id."""
+    if shutil.which("gpg") is None:
+        pytest.skip("needs gpg: apt-get install -y gnupg")
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    monkeypatch.setenv("GNUPGHOME", str(home))
+    subprocess.run(["gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key", "evidence@example.org",
+                    "ed25519", "sign", "never"], check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    yield "evidence@example.org"
+    # gpg started an agent for this home: stop it with the home.
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], check=False)

@@ -27,6 +27,18 @@ attributes:
       - webops.encryption.database
 """
 
+    # Modules whose action plugin does the work on the controller.
+    CONTROLLER = r"""
+attributes:
+  action:
+    support: full
+    description: Runs on the controller.
+  platform:
+    platforms: posix
+    support: full
+    description: Controller only.
+"""
+
     # Options of the database modules that write tokens (fernet_encrypt, fernet_rotate).
     WRITE = r"""
 options:

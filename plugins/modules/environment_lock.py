@@ -39,6 +39,8 @@ options:
     type: str
     choices: [present, absent, query]
     default: present
+extends_documentation_fragment:
+  - webops.encryption._attributes.controller
 attributes:
   check_mode:
     support: full
@@ -46,13 +48,6 @@ attributes:
   diff_mode:
     support: none
     description: No diff.
-  action:
-    support: full
-    description: Runs on the controller.
-  platform:
-    platforms: posix
-    support: full
-    description: Controller only.
 """
 
 EXAMPLES = r"""

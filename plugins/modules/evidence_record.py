@@ -127,6 +127,8 @@ options:
     description: The gpg program.
     type: str
     default: gpg
+extends_documentation_fragment:
+  - webops.encryption._attributes.controller
 attributes:
   check_mode:
     support: none
@@ -134,13 +136,6 @@ attributes:
   diff_mode:
     support: none
     description: A new record has no before.
-  action:
-    support: full
-    description: Runs on the controller.
-  platform:
-    platforms: posix
-    support: full
-    description: Controller only.
 notes:
   - Every run writes a new record, so the task always reports a change.
 """

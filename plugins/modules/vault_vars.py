@@ -91,6 +91,8 @@ options:
     type: str
     choices: [fail, report]
     default: fail
+extends_documentation_fragment:
+  - webops.encryption._attributes.controller
 attributes:
   check_mode:
     support: full
@@ -98,13 +100,6 @@ attributes:
   diff_mode:
     support: full
     description: Lists variable names, marking the changed ones, with fingerprints of Fernet keys; never a value or its hash.
-  action:
-    support: full
-    description: Runs on the controller.
-  platform:
-    platforms: posix
-    support: full
-    description: Controller only.
 notes:
   - Without any O(set), O(remove) or O(promote) the task only reads and reports (RV(by_key), RV(history)).
 seealso:

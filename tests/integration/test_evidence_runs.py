@@ -13,7 +13,6 @@ __metaclass__ = type
 
 import json
 import os
-import shutil
 import stat
 import subprocess
 
@@ -141,21 +140,6 @@ def test_a_routine_rotation_says_what_it_did_not_open_and_a_compromise_records_b
     assert_no_secret_in_evidence(site, site.all_keys() + secrets)
     check = site.evidence_check(ENV)
     assert check.returncode == 0 and "2 evidence record(s) match the audit trail" in check.stdout, check.stdout[-3000:]
-
-
-@pytest.fixture
-def gpg_home(tmp_path, monkeypatch):
-    """A keyring with one signing key; the runs and gpg below use it (GNUPGHOME)."""
-    if shutil.which("gpg") is None:
-        pytest.skip("needs gpg: apt-get install -y gnupg")
-    home = tmp_path / "gnupg"
-    home.mkdir(mode=0o700)
-    monkeypatch.setenv("GNUPGHOME", str(home))
-    subprocess.run(["gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key", "evidence@example.org",
-                    "ed25519", "sign", "never"], check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    yield "evidence@example.org"
-    # gpg started an agent for this home: stop it with the home.
-    subprocess.run(["gpgconf", "--kill", "gpg-agent"], check=False)
 
 
 def gpg_verify(signature, path):

@@ -9,9 +9,7 @@ __metaclass__ = type
 
 import json
 import os
-import shutil
 import stat
-import subprocess
 
 import pytest
 
@@ -240,19 +238,6 @@ def test_tampering_is_detected(tmp_path, tamper):
     expected = {"record": "the record was changed", "html": "HTML report is not the one rendered",
                 "audit": "are not in the audit trail", "delete": "it is not in the directory"}[tamper]
     assert any(expected in p for p in problems), problems
-
-
-@pytest.fixture
-def gpg_home(tmp_path, monkeypatch):
-    if shutil.which("gpg") is None:
-        pytest.skip("needs gpg")
-    home = tmp_path / "gnupg"
-    home.mkdir(mode=0o700)
-    monkeypatch.setenv("GNUPGHOME", str(home))
-    subprocess.run(["gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key", "evidence@example.org",
-                    "ed25519", "sign", "never"], check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    yield "evidence@example.org"
-    subprocess.run(["gpgconf", "--kill", "gpg-agent"], check=False)
 
 
 def test_a_signed_record_verifies_and_an_edit_or_a_removed_signature_is_detected(tmp_path, gpg_home):
