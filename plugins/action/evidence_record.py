@@ -21,6 +21,7 @@ from ansible.parsing.vault import VaultLib
 from ansible.release import __version__ as ansible_version
 from ansible_collections.webops.encryption.plugins.action.vault_vars import ActionModule as VaultVarsAction
 from ansible_collections.webops.encryption.plugins.plugin_utils._custody import Custody, VaultVarsError, real_path, utc_now
+from ansible_collections.webops.encryption.plugins.plugin_utils._gpg import controller_gpg
 from ansible_collections.webops.encryption.plugins.module_utils._dotenv import append_line
 from ansible_collections.webops.encryption.plugins.module_utils._evidence import (
     OPERATIONS, OUTCOMES, EvidenceError, audit_entry, build_record, key_entries, label_secret_keys, read_audit_lines,
@@ -131,7 +132,7 @@ class ActionModule(VaultVarsAction):
                                        args["environment"]),
                       audit_lines=lines)
         record = build_record(inputs)
-        written = write_record(args["dir"], record, signer=args["gpg_signer"], gpg_binary=args["gpg_binary"])
+        written = write_record(args["dir"], record, signer=args["gpg_signer"], gpg=controller_gpg(args["gpg_binary"]))
         if args["audit_log"]:
             # The record is on the controller, and so is the line that vouches for it.
             entry = audit_entry("evidence", args["environment"], args["host"], args["user"], record["status"],

@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import uuid
 
 from ansible_collections.webops.encryption.plugins.module_utils._dotenv import write_atomic
@@ -377,23 +376,21 @@ def make_directory(directory):
         os.chmod(directory, 0o700)
 
 
-def gpg_sign(path, signer, binary="gpg"):
-    """The armored detached signature of ``path`` by ``signer`` (text)."""
-    run = subprocess.run([binary, "--batch", "--quiet", "--yes", "--armor", "--local-user", signer, "--detach-sign",
-                          "--output", "-", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
-    if run.returncode != 0 or not run.stdout:
-        raise EvidenceError("gpg could not sign %s as %s: %s" % (path, signer, run.stderr.decode("utf-8", "replace")[-500:]))
-    return run.stdout.decode("ascii")
+def gpg_sign(path, signer, gpg):
+    """The armored detached signature of ``path`` by ``signer`` (text). ``gpg(arguments)`` runs gpg
+    and returns (rc, stdout, stderr) as text: a module's run_command, or the controller's runner."""
+    rc, out, err = gpg(["--batch", "--quiet", "--yes", "--armor", "--local-user", signer, "--detach-sign", "--output", "-", path])
+    if rc != 0 or not out:
+        raise EvidenceError("gpg could not sign %s as %s: %s" % (path, signer, (err or "")[-500:]))
+    return out
 
 
-def gpg_verify(path, signature, binary="gpg"):
-    """Whether ``signature`` is a good signature of ``path`` (gpg --verify)."""
-    run = subprocess.run([binary, "--batch", "--quiet", "--verify", signature, path],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
-    return run.returncode == 0
+def gpg_verify(path, signature, gpg):
+    """Whether ``signature`` is a good signature of ``path`` (gpg --verify; ``gpg`` as for gpg_sign)."""
+    return gpg(["--batch", "--quiet", "--verify", signature, path])[0] == 0
 
 
-def write_record(directory, record, signer="", gpg_binary="gpg"):
+def write_record(directory, record, signer="", gpg=None):
     """Write the record, its HTML report and (with a signer) its signature; all atomic, mode 0600.
     Returns the paths and the record's SHA-256."""
     validate(record)
@@ -405,8 +402,10 @@ def write_record(directory, record, signer="", gpg_binary="gpg"):
     write_atomic(html_path, render_html(record))
     signature = None
     if signer:
+        if gpg is None:
+            raise EvidenceError("signing the record as %s needs gpg" % signer)
         signature = path + ".asc"
-        write_atomic(signature, gpg_sign(path, signer, gpg_binary))
+        write_atomic(signature, gpg_sign(path, signer, gpg))
     return dict(path=path, html=html_path, signature=signature, sha256=sha256_of(text))
 
 
@@ -426,10 +425,11 @@ def read_audit_lines(path):
     return entries
 
 
-def check_directory(directory, audit_entries, gpg_binary="gpg", environment=None):
+def check_directory(directory, audit_entries, gpg, environment=None):
     """Check every record of ``directory`` against the audit trail; a list with one dict per record
     (and per evidence line whose record is gone) naming its problems (empty: intact) and its signature's
-    verdict: ``good`` or ``bad`` (gpg --verify), ``missing`` (the audit trail says signed), None (unsigned)."""
+    verdict: ``good`` or ``bad`` (gpg --verify, through ``gpg`` as for gpg_sign), ``missing`` (the audit
+    trail says signed), None (unsigned)."""
     evidence_lines = [e for e in audit_entries if e.get("operation") == "evidence"
                       and (environment is None or e.get("environment") == environment)]
     by_record = {}
@@ -473,7 +473,7 @@ def check_directory(directory, audit_entries, gpg_binary="gpg", environment=None
         signature, verdict = path + ".asc", None
         signed = any(d.get("signed") for d in lines)
         if os.path.exists(signature):
-            verdict = "good" if gpg_verify(path, signature, gpg_binary) else "bad"
+            verdict = "good" if gpg_verify(path, signature, gpg) else "bad"
             if verdict == "bad":
                 problems.append("its gpg signature does not verify")
         elif signed:

@@ -93,12 +93,16 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+
+    def gpg(arguments):
+        return module.run_command([params["gpg_binary"]] + arguments)
+
     if not os.path.isfile(params["audit_log"]):
         module.fail_json(msg="the audit log %s does not exist: give the controller's audit log (webops_audit_controller_log)"
                              % params["audit_log"], records=[], tampered=[])
     try:
         entries = read_audit_lines(params["audit_log"])
-        records = check_directory(params["dir"], entries, params["gpg_binary"], params["environment"])
+        records = check_directory(params["dir"], entries, gpg, params["environment"])
     except (IOError, OSError) as exc:
         module.fail_json(msg="cannot read %s: %s" % (exc.filename or params["dir"], exc.strerror or exc), records=[], tampered=[])
     tampered = [r["record"] for r in records if r["problems"]]

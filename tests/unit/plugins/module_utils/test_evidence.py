@@ -17,8 +17,11 @@ from ansible_collections.webops.encryption.plugins.module_utils import _evidence
 from ansible_collections.webops.encryption.plugins.module_utils._evidence_html import render_html
 from ansible_collections.webops.encryption.plugins.module_utils._evidence_schema import SCHEMA
 from ansible_collections.webops.encryption.plugins.module_utils.fernet import generate_key
+from ansible_collections.webops.encryption.plugins.plugin_utils._gpg import controller_gpg
 from support.paths import REPO
 
+# gpg as the evidence_record action runs it on the controller.
+GPG = controller_gpg()
 OLD, NEW, RETIRED = "sha256:0000000000000aaa", "sha256:0000000000000bbb", "sha256:0000000000000ccc"
 
 
@@ -194,7 +197,7 @@ def test_the_html_report_is_self_contained_deterministic_and_shows_status_and_fi
 def _write_run(tmp_path, signer=""):
     directory = str(tmp_path / "evidence" / "prod")
     record = evidence.build_record(inputs())
-    written = evidence.write_record(directory, record, signer=signer)
+    written = evidence.write_record(directory, record, signer=signer, gpg=GPG)
     log = str(tmp_path / "key-operations.log")
     lines = [dict(id="a" * 32, operation="rotate", environment="prod"), dict(id="b" * 32, operation="rotate", environment="prod"),
              dict(id="c" * 32, operation="evidence", environment="prod",
@@ -210,7 +213,7 @@ def test_files_are_0600_in_a_0700_directory_and_an_intact_directory_checks_clean
     for path in (written["path"], written["html"]):
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert sorted(os.listdir(directory)) == sorted(os.path.basename(p) for p in (written["path"], written["html"]))
-    results = evidence.check_directory(directory, evidence.read_audit_lines(log))
+    results = evidence.check_directory(directory, evidence.read_audit_lines(log), GPG)
     assert [r["problems"] for r in results] == [[]]
 
 
@@ -234,7 +237,7 @@ def test_tampering_is_detected(tmp_path, tamper):
             handle.writelines(lines[1:])  # the run's first line is dropped
     else:
         os.unlink(written["path"])
-    problems = [p for r in evidence.check_directory(directory, evidence.read_audit_lines(log)) for p in r["problems"]]
+    problems = [p for r in evidence.check_directory(directory, evidence.read_audit_lines(log), GPG) for p in r["problems"]]
     expected = {"record": "the record was changed", "html": "HTML report is not the one rendered",
                 "audit": "are not in the audit trail", "delete": "it is not in the directory"}[tamper]
     assert any(expected in p for p in problems), problems
@@ -243,11 +246,11 @@ def test_tampering_is_detected(tmp_path, tamper):
 def test_a_signed_record_verifies_and_an_edit_or_a_removed_signature_is_detected(tmp_path, gpg_home):
     directory, written, log = _write_run(tmp_path, signer=gpg_home)
     assert stat.S_IMODE(os.stat(written["signature"]).st_mode) == 0o600
-    assert [r["problems"] for r in evidence.check_directory(directory, evidence.read_audit_lines(log))] == [[]]
+    assert [r["problems"] for r in evidence.check_directory(directory, evidence.read_audit_lines(log), GPG)] == [[]]
     with open(written["path"], "a") as handle:
         handle.write(" ")
-    problems = evidence.check_directory(directory, evidence.read_audit_lines(log))[0]["problems"]
+    problems = evidence.check_directory(directory, evidence.read_audit_lines(log), GPG)[0]["problems"]
     assert any("gpg signature does not verify" in p for p in problems), problems
     os.unlink(written["signature"])
-    problems = evidence.check_directory(directory, evidence.read_audit_lines(log))[0]["problems"]
+    problems = evidence.check_directory(directory, evidence.read_audit_lines(log), GPG)[0]["problems"]
     assert any("signature" in p and "is missing" in p for p in problems), problems

@@ -81,7 +81,7 @@ def test_what_was_not_read_again_is_said_to_be_unchecked():
 def test_a_check_run_says_nothing_was_written():
     text = REPORT({"db1": host()}, "ENCRYPTION_KEY", ["db1"], state(check_mode=True, step=1, next_fp="", new_fp=""))
     assert text.splitlines()[-1] == ("This was a check run: nothing was written. Fix the cause above and run the same "
-                                    "command again: ansible-playbook rotate_keys.yml -e env=prod.")
+                                     "command again: ansible-playbook rotate_keys.yml -e env=prod.")
 
 
 def test_the_secret_key_family_names_each_host_and_passes_the_loss_check_through():
