@@ -34,8 +34,11 @@ def note_id(ids, pk):
         ids.append(pk)
 
 
-def column_result(spec, counts, order):
+def column_result(spec, counts, order, keyed_by=False):
+    """A column's entry of a result: table, column (then keyed_by, when asked), the counts in ``order``, unknown_ids."""
     result = {"table": spec.table, "column": spec.column}
+    if keyed_by:
+        result["keyed_by"] = spec.keyed_by
     for field in order:
         result[field] = counts[field]
     result["unknown_ids"] = list(counts.get("unknown_ids", ()))
