@@ -18,7 +18,7 @@ from ansible_collections.webops.encryption.plugins.module_utils import fernet as
 from ansible_collections.webops.encryption.plugins.module_utils._engine.codec import token_bytes, token_length
 from ansible_collections.webops.encryption.plugins.module_utils._engine.errors import VerificationError
 from ansible_collections.webops.encryption.plugins.module_utils._engine.jsondoc import splice, string_members
-from ansible_collections.webops.encryption.plugins.module_utils._engine.results import ENCRYPT_COUNTS, ROTATE_COUNTS
+from ansible_collections.webops.encryption.plugins.module_utils._engine.results import ENCRYPT_COUNTS, ROTATE_COUNTS, count_value
 
 _SEAL = object()
 
@@ -255,18 +255,11 @@ class FamilyScanJob:
             counts[name] = 0
         unknown = []
         for index, value in enumerate(values):
-            kind, name, _plaintext = self.family.classify(value)
-            if kind == fernet_utils.KEY:
-                counts[name] += 1
-                if name in self.rewrite:
-                    counts["rows_to_write"] += 1
-            elif kind == fernet_utils.EMPTY:
-                counts["empty"] += 1
-            elif kind == fernet_utils.PLAINTEXT:
-                counts["plaintext"] += 1
-            else:
-                counts["unknown"] += 1
-                unknown.append(index)
+            classified = self.family.classify(value)
+            # The counts per key name sit beside the others (pooled_scan takes them apart).
+            count_value(classified, index, counts, counts, unknown)
+            if classified[1] in self.rewrite:
+                counts["rows_to_write"] += 1
         # A rewritten value holds the same plaintext as the one it replaces: it needs no wider column.
         return [], counts, unknown, 0
 
