@@ -13,6 +13,12 @@ the modules and the benchmark call the same five functions:
     audit(db, specs, keys, batch_size=5000, secret_keyring=None, progress=None)
     purge_unreadable(db, specs, key, export_path, check_mode=False, batch_size=5000, other_keys=())
     discover(db, covered_specs, keys, ignore=(), batch_size=5000, progress=None)
+    rotate_family(db, specs, family, target, on_unknown='fail', batch_size=5000, workers=1, check_mode=False,
+                  progress=None, scan_progress=None, fingerprints=(), previous=None)
+
+A key family other than ENCRYPTION_KEY (secret_key.DerivedKeyring: the keys derived from
+SECRET_KEYs) brings its own decoding and classification; rotate_family() runs it through the
+same pipeline, with the same scan, refusals, counts, lock and guarded writes.
 
 ``progress`` and ``scan_progress`` are optional callables ``(table, column, rows_done, rows_total)``:
 after each committed batch, and after each batch of the scan before any write.
@@ -51,7 +57,8 @@ from ansible_collections.webops.encryption.plugins.module_utils._engine.codec im
 from ansible_collections.webops.encryption.plugins.module_utils._engine.discovery import discover
 from ansible_collections.webops.encryption.plugins.module_utils._engine.errors import (
     ColumnTooNarrow, DatabaseError, EngineError, InvalidArgument, LockHeld, UnknownTokens, VerificationError)
-from ansible_collections.webops.encryption.plugins.module_utils._engine.jobs import EncryptJob, RotateJob, ScanJob
+from ansible_collections.webops.encryption.plugins.module_utils._engine.jobs import (
+    EncryptJob, FamilyRotateJob, FamilyScanJob, RotateJob, ScanJob)
 from ansible_collections.webops.encryption.plugins.module_utils._engine.pipeline import RunSettings, run
 from ansible_collections.webops.encryption.plugins.module_utils._engine.recovery import purge_unreadable
 from ansible_collections.webops.encryption.plugins.module_utils._engine.results import (
@@ -121,6 +128,54 @@ def rotate(db, specs, new_key, old_keys, on_unknown="fail", encrypt_plaintext=Fa
     return result
 
 
+def rotate_family(db, specs, family, target, on_unknown="fail", batch_size=DEFAULT_BATCH_SIZE, workers=1, check_mode=False,
+                  progress=None, scan_progress=None, fingerprints=(), previous=None):
+    """Re-encrypt under the key named ``target`` of a key ``family`` every value of the columns
+    keyed by ``family.keyed_by`` that another key of the family opens, as rotate() does for
+    ENCRYPTION_KEY: values under ``target`` are left alone, so a re-run finishes the job.
+
+    ``family`` provides ``keyed_by``, ``names`` (its keys' names), ``classify(value)`` (kind, name,
+    plaintext as fernet.Keyring.classify), ``seal(name, plaintext)`` (a stored value),
+    ``reads_back(name, stored, plaintext)``, ``unreadable(details)`` (the UnknownTokens to raise
+    for values no key opens) and ``unverified`` (the message of a value that did not read back,
+    ``%s.%s`` for its table and column). Its columns are few rows: ``workers`` defaults to one,
+    in this process. ``fingerprints``: (name, value) pairs the result carries, never a key.
+    ``previous``: the result of rotate() earlier in the same task; the result returned covers both.
+    """
+    if on_unknown not in ON_UNKNOWN:
+        raise InvalidArgument("on_unknown must be fail or skip")
+    check_batch_size(batch_size)
+    workers = check_workers(workers)
+    others = [name for name in family.names if name != target]
+
+    def check_tallies(tallies):
+        details = unknown_details(tallies)
+        if details and on_unknown == "fail":
+            raise family.unreadable(details)
+
+    def scan_counts(tally):
+        return column_result(tally.spec, {
+            "rows": tally.rows, "total": tally.values, "already_current": tally.by_key.get(target, 0),
+            "rotated": sum(tally.by_key.get(name, 0) for name in others), "plaintext": tally.plaintext,
+            "encrypted_plaintext": 0, "empty": tally.empty, "unknown": tally.unknown, "unknown_ids": tally.unknown_ids,
+            "rows_written": tally.rows_to_write, "conflicts": 0}, ROTATE_COUNTS, keyed_by=True)
+
+    started = time.time()
+    columns = run(db, specs, RunSettings(
+        FamilyScanJob(family, others), FamilyRotateJob(family, target), check_tallies, scan_counts, batch_size, workers,
+        check_mode=check_mode, progress=progress, scan_progress=scan_progress, keyed_by=family.keyed_by))
+    changed = sum(c["rows_written"] for c in columns) > 0
+    result = {}
+    if previous is not None:
+        result.update(previous)
+        columns = previous["columns"] + columns
+        changed = changed or previous["changed"]
+    result.update(changed=changed, check_mode=bool(check_mode), columns=columns, totals=totals(columns, ROTATE_COUNTS))
+    result.update(fingerprints)
+    result["elapsed_seconds"] = round(time.time() - started, 3)
+    return result
+
+
 def encrypt(db, specs, key, other_keys=(), batch_size=DEFAULT_BATCH_SIZE, workers=None, check_mode=False, progress=None,
             scan_progress=None, widen=False):
     """Encrypt every plaintext value under ``key``. Tokens under ``key`` are left alone; tokens
@@ -164,7 +219,7 @@ def _write_result(columns, fields, widened, check_mode, workers, batch_size, sta
     return result
 
 
-__all__ = ["encrypt", "rotate", "audit", "purge_unreadable", "discover", "token_length", "default_workers", "EngineError",
+__all__ = ["encrypt", "rotate", "rotate_family", "audit", "purge_unreadable", "discover", "token_length", "default_workers", "EngineError",
            "DatabaseError", "LockHeld", "UnknownTokens", "ColumnTooNarrow", "VerificationError", "InvalidArgument",
            "widen_columns", "widened_width", "connect", "DEFAULT_BATCH_SIZE", "MAX_BATCH_SIZE", "MAX_IDS", "ON_UNKNOWN",
            "WIDEN_MARGIN", "WIDEN_MINIMUM", "ROTATE_COUNTS", "ENCRYPT_COUNTS", "AUDIT_COUNTS", "RECOVER_COUNTS",

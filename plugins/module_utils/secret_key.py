@@ -5,9 +5,11 @@
 sensitive configuration values, and the rotation and audit of the columns keyed by it.
 
 WebOps derives that key with PBKDF2-HMAC-SHA256 (salt ``webops-config``, 100,000 rounds) and
-stores each token base64-encoded a second time (so values start ``Z0FBQUFB``). Those columns are
-few rows, so they are handled here row by row with cryptography's Fernet, outside the engine's
-pipeline, under the same run lock and with the same guarded, batched writes.
+stores each token base64-encoded a second time (so values start ``Z0FBQUFB``). Here is what is
+particular to that family: validation, fingerprints, the derived key and that format, with
+cryptography's Fernet. DerivedKeyring is the family the engine's pipeline runs
+(engine.rotate_family): the scan, refusals, counts, results, run lock and guarded, batched writes
+are the engine's.
 
 Nothing returned or raised here holds a SECRET_KEY, a derived key, a token or a plaintext.
 """
@@ -21,11 +23,10 @@ import binascii
 import hashlib
 import hmac
 import secrets
-import time
 
 from ansible_collections.webops.encryption.plugins.module_utils import engine
 from ansible_collections.webops.encryption.plugins.module_utils import fernet as fernet_utils
-from ansible_collections.webops.encryption.plugins.module_utils.engine import ROTATE_COUNTS, EngineError, note_id
+from ansible_collections.webops.encryption.plugins.module_utils.columns import KEYED_BY_SECRET_KEY
 
 SECRET_KEY_NAME = "SECRET_KEY"
 DERIVATION_SALT = b"webops-config"
@@ -202,7 +203,12 @@ def encrypt(key, plaintext):
 
 
 class DerivedKeyring:
-    """Named SECRET_KEYs, classified against through their derived keys."""
+    """Named SECRET_KEYs, classified against through their derived keys: the SECRET_KEY family
+    the engine's pipeline runs (engine.rotate_family)."""
+
+    keyed_by = KEYED_BY_SECRET_KEY
+    unverified = ("a re-encrypted configuration value did not read back; that batch of %s.%s was not written (every "
+                  "value still opens with one of the keys)")
 
     def __init__(self, named_secret_keys):
         """``named_secret_keys``: iterable of (name, SECRET_KEY text)."""
@@ -217,6 +223,7 @@ class DerivedKeyring:
             seen[secret_key] = name
             named.append((name, derive(secret_key)))
         self.keys = dict(named)
+        self.names = [name for name, _key in named]
         self.keyring = fernet_utils.Keyring(named)
 
     def classify(self, value):
@@ -234,9 +241,18 @@ class DerivedKeyring:
         kind, name, plaintext = self.keyring.classify(token)
         return (kind, name, plaintext) if kind == fernet_utils.KEY else (fernet_utils.UNKNOWN, None, None)
 
+    def seal(self, name, plaintext):
+        """A stored value: ``plaintext`` under the key derived from SECRET_KEY ``name``."""
+        return encrypt(self.keys[name], plaintext)
 
-def secret_key_specs(specs):
-    return [spec for spec in specs if not spec.uses_encryption_key]
+    def reads_back(self, name, stored, plaintext):
+        """Whether ``stored`` reads as the application will (unwrap, then Fernet under the key
+        derived from ``name``) to ``plaintext``."""
+        token = unwrap(stored)
+        return token is not None and self.keys[name].decrypt(token) == plaintext
+
+    def unreadable(self, details):
+        return UnreadableValues(details)
 
 
 class UnreadableValues(engine.UnknownTokens):
@@ -251,65 +267,15 @@ class UnreadableValues(engine.UnknownTokens):
                      "made them to old_secret_keys, or set on_unknown=skip to leave them as they are" % where,)
 
 
-def _tally(db, spec, info_, keyring, batch_size, new_name):
-    counts = dict.fromkeys(ROTATE_COUNTS, 0)
-    ids = []
-    for rows in db.iter_batches(spec, info_, batch_size):
-        counts["rows"] += len(rows)
-        for pk, value in rows:
-            counts["total"] += 1
-            kind, name, _plaintext = keyring.classify(value)
-            if kind == fernet_utils.EMPTY:
-                counts["empty"] += 1
-            elif kind == fernet_utils.PLAINTEXT:
-                counts["plaintext"] += 1
-            elif kind == fernet_utils.UNKNOWN:
-                counts["unknown"] += 1
-                note_id(ids, pk)
-            elif name == new_name:
-                counts["already_current"] += 1
-            else:
-                counts["rotated"] += 1
-                counts["rows_written"] += 1
-    counts["unknown_ids"] = ids
-    return counts
-
-
-def _rewrite(db, spec, info_, keyring, new_key, batch_size, new_name):
-    """Re-encrypt one column's old-key values, batch by batch, each batch one guarded transaction.
-    Returns (values rotated, rows written, conflicts)."""
-    rotated = written = conflicts = 0
-    for rows in db.iter_batches(spec, info_, batch_size):
-        updates = []
-        for pk, value in rows:
-            kind, name, plaintext = keyring.classify(value)
-            if kind != fernet_utils.KEY or name == new_name:
-                continue
-            stored = encrypt(new_key, plaintext)
-            # Read back as the application will: unwrap, then Fernet under the new derived key.
-            token = unwrap(stored)
-            if token is None or new_key.decrypt(token) != plaintext:
-                raise EngineError("a re-encrypted configuration value did not read back; that batch of %s.%s was not "
-                                  "written (every value still opens with one of the keys)" % (spec.table, spec.column))
-            updates.append((pk, value, stored))
-        if updates:
-            count = db.update_batch(spec, info_, updates)
-            # Only what was written is rotated: the guard left the other rows as they were.
-            rotated += count
-            written += count
-            conflicts += len(updates) - count
-    return rotated, written, conflicts
-
-
-def rotate(db, specs, new_secret_key, old_secret_keys, on_unknown="fail", batch_size=5000, check_mode=False):
+def rotate(db, specs, new_secret_key, old_secret_keys, on_unknown="fail", batch_size=5000, check_mode=False, previous=None):
     """Re-encrypt, under the key derived from ``new_secret_key``, every value of the SECRET_KEY-keyed
     columns of ``specs`` that a key derived from one of ``old_secret_keys`` opens. Values already
     under the new key are left alone, so a re-run after any interruption finishes the job.
 
     Refuses (before writing) a new SECRET_KEY the app would reject, a key given twice, and, with
-    on_unknown='fail', values no key opens. Results hold counts and fingerprints only."""
-    if on_unknown not in ("fail", "skip"):
-        raise engine.InvalidArgument("on_unknown must be fail or skip")
+    on_unknown='fail', values no key opens. Results hold counts and fingerprints only.
+    ``previous``: the result of engine.rotate() earlier in the same task; the result covers both.
+    The work is the engine's (engine.rotate_family), with a DerivedKeyring as the key family."""
     try:
         check(new_secret_key, "new_secret_key")
     except InvalidSecretKey as exc:
@@ -322,31 +288,7 @@ def rotate(db, specs, new_secret_key, old_secret_keys, on_unknown="fail", batch_
         keyring = DerivedKeyring(zip(names, [new_secret_key] + list(old_secret_keys)))
     except ValueError as exc:
         raise engine.InvalidArgument(str(exc))
-    columns_specs = secret_key_specs(specs)
-    if not columns_specs:
-        raise engine.InvalidArgument("none of the columns is keyed by SECRET_KEY; nothing to do")
-    started = time.time()
-    new_key = keyring.keys["new"]
-    columns = []
-    with db.lock():
-        prepared = [(spec, db.column_info(spec)) for spec in columns_specs]
-        tallies = [_tally(db, spec, info_, keyring, batch_size, "new") for spec, info_ in prepared]
-        unknown = [{"table": spec.table, "column": spec.column, "count": t["unknown"], "ids": t["unknown_ids"]}
-                   for (spec, _info), t in zip(prepared, tallies) if t["unknown"]]
-        if unknown and on_unknown == "fail":
-            raise UnreadableValues(unknown)
-        for (spec, info_), counts in zip(prepared, tallies):
-            if not check_mode and counts["rotated"]:
-                counts["rotated"], counts["rows_written"], counts["conflicts"] = _rewrite(
-                    db, spec, info_, keyring, new_key, batch_size, "new")
-            result = {"table": spec.table, "column": spec.column, "keyed_by": spec.keyed_by}
-            for field in ROTATE_COUNTS:
-                result[field] = counts[field]
-            result["unknown_ids"] = counts["unknown_ids"]
-            columns.append(result)
-    totals = dict((field, sum(c[field] for c in columns)) for field in ROTATE_COUNTS)
-    totals["columns"] = len(columns)
-    return {"changed": totals["rows_written"] > 0, "check_mode": bool(check_mode), "columns": columns, "totals": totals,
-            "new_secret_key_fingerprint": keyring.fingerprints["new"],
-            "old_secret_key_fingerprints": [keyring.fingerprints[name] for name in names[1:]],
-            "elapsed_seconds": round(time.time() - started, 3)}
+    fingerprints = [("new_secret_key_fingerprint", keyring.fingerprints["new"]),
+                    ("old_secret_key_fingerprints", [keyring.fingerprints[name] for name in names[1:]])]
+    return engine.rotate_family(db, specs, keyring, "new", on_unknown=on_unknown, batch_size=batch_size, check_mode=check_mode,
+                                fingerprints=fingerprints, previous=previous)

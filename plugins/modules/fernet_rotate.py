@@ -252,17 +252,6 @@ from ansible_collections.webops.encryption.plugins.module_utils.connection impor
     CONNECTION_REQUIRED_ONE_OF, CURRENT_KEY_NAME, OLD_KEY_NAME, DatabaseTask, connection_argument_spec, option_message)
 
 
-def merge(first, second):
-    """One result for an ENCRYPTION_KEY and a SECRET_KEY rotation done in one run."""
-    merged = dict(first)
-    merged.update((name, value) for name, value in second.items() if name not in ("columns", "totals", "changed"))
-    merged["columns"] = first["columns"] + second["columns"]
-    merged["totals"] = dict((field, first["totals"].get(field, 0) + second["totals"].get(field, 0))
-                            for field in set(first["totals"]) | set(second["totals"]))
-    merged["changed"] = first["changed"] or second["changed"]
-    return merged
-
-
 def message(exc):
     """An engine error's message in this module's options: unknown values are fixed with old_keys
     or on_unknown (UnreadableValues, of the SECRET_KEY work, names its own)."""
@@ -325,10 +314,10 @@ def main():
                 batch_size=params["batch_size"], workers=params["workers"], check_mode=module.check_mode,
                 widen=params["widen_columns"], progress=task.progress.phase("write"), scan_progress=task.progress.phase("scan"))
         if secret_work:
-            derived = secret_key_utils.rotate(
+            # The same engine, the SECRET_KEY family; its result covers the ENCRYPTION_KEY run's too.
+            result = secret_key_utils.rotate(
                 db, specs, params["new_secret_key"], old_secret_keys, on_unknown=params["on_unknown"],
-                batch_size=params["batch_size"], check_mode=module.check_mode)
-            result = derived if result is None else merge(result, derived)
+                batch_size=params["batch_size"], check_mode=module.check_mode, previous=result)
         return result
 
     module.exit_json(**task.run(operation, messages=message, **extra))

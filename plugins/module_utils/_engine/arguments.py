@@ -13,6 +13,7 @@ import os
 
 from ansible_collections.webops.encryption.plugins.module_utils import fernet as fernet_utils
 from ansible_collections.webops.encryption.plugins.module_utils._engine.errors import InvalidArgument
+from ansible_collections.webops.encryption.plugins.module_utils.columns import KEYED_BY_ENCRYPTION_KEY
 
 MAX_BATCH_SIZE = 100000
 # Rows per batch: big enough that per-statement and per-commit costs vanish, small enough that
@@ -59,12 +60,12 @@ def make_keyring(named):
         raise InvalidArgument(str(exc))
 
 
-def prepare(db, specs):
-    """Column info for the ENCRYPTION_KEY columns (validates tables, columns, types and `where`)."""
+def prepare(db, specs, keyed_by=KEYED_BY_ENCRYPTION_KEY):
+    """Column info for the columns keyed by ``keyed_by`` (validates tables, columns, types and `where`)."""
     prepared = []
     for spec in specs:
-        if spec.uses_encryption_key:
+        if spec.keyed_by == keyed_by:
             prepared.append((spec, db.column_info(spec)))
     if not prepared:
-        raise InvalidArgument("none of the columns is keyed by ENCRYPTION_KEY; nothing to do")
+        raise InvalidArgument("none of the columns is keyed by %s; nothing to do" % keyed_by)
     return prepared

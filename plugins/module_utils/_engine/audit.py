@@ -9,10 +9,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.webops.encryption.plugins.module_utils import fernet as fernet_utils
 from ansible_collections.webops.encryption.plugins.module_utils._engine.arguments import DEFAULT_BATCH_SIZE, as_key, check_batch_size, make_keyring
 from ansible_collections.webops.encryption.plugins.module_utils._engine.errors import InvalidArgument
-from ansible_collections.webops.encryption.plugins.module_utils._engine.results import AUDIT_COUNTS, column_result, note_id, totals
+from ansible_collections.webops.encryption.plugins.module_utils._engine.results import AUDIT_COUNTS, column_result, count_value, totals
 from ansible_collections.webops.encryption.plugins.module_utils._engine.scan import iter_values
 
 _CONFIG_TOKEN_PREFIX = "Z0FBQUFB"  # base64 of "gAAAAA": the SECRET_KEY-derived tokens of core_configuration
@@ -58,7 +57,7 @@ def audit(db, specs, keys, batch_size=DEFAULT_BATCH_SIZE, secret_keyring=None, p
                 if secret_key_column and value and value.startswith(_CONFIG_TOKEN_PREFIX):
                     counts["unverified"] += 1
                     continue
-                _count(keyring.classify(value), pk, counts, by_key, unknown_ids)
+                count_value(keyring.classify(value), pk, counts, by_key, unknown_ids)
         result = column_result(spec, counts, AUDIT_COUNTS)
         result.update(keyed_by=spec.keyed_by, by_key=by_key, unknown_ids=unknown_ids)
         columns.append(result)
@@ -73,20 +72,6 @@ def audit(db, specs, keys, batch_size=DEFAULT_BATCH_SIZE, secret_keyring=None, p
     return result
 
 
-def _count(classified, pk, counts, by_key, unknown_ids):
-    """Count one classified value: under the key that opens it, or as empty, plaintext or unknown."""
-    kind, name, _plaintext = classified
-    if kind == fernet_utils.KEY:
-        by_key[name] += 1
-    elif kind == fernet_utils.EMPTY:
-        counts["empty"] += 1
-    elif kind == fernet_utils.PLAINTEXT:
-        counts["plaintext"] += 1
-    else:
-        counts["unknown"] += 1
-        note_id(unknown_ids, pk)
-
-
 def _audit_secret_key_column(db, spec, secret_keyring, batch_size):
     """audit() of one SECRET_KEY-keyed column: values per named SECRET_KEY (full decryption)."""
     info = db.column_info(spec)
@@ -97,7 +82,7 @@ def _audit_secret_key_column(db, spec, secret_keyring, batch_size):
         counts["rows"] += len(rows)
         for pk, value in rows:
             counts["total"] += 1
-            _count(secret_keyring.classify(value), pk, counts, by_key, unknown_ids)
+            count_value(secret_keyring.classify(value), pk, counts, by_key, unknown_ids)
     result = column_result(spec, counts, AUDIT_COUNTS)
     result.update(keyed_by=spec.keyed_by, by_key={}, secret_keys=by_key, unknown_ids=unknown_ids)
     return result

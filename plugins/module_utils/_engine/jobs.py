@@ -18,7 +18,7 @@ from ansible_collections.webops.encryption.plugins.module_utils import fernet as
 from ansible_collections.webops.encryption.plugins.module_utils._engine.codec import token_bytes, token_length
 from ansible_collections.webops.encryption.plugins.module_utils._engine.errors import VerificationError
 from ansible_collections.webops.encryption.plugins.module_utils._engine.jsondoc import splice, string_members
-from ansible_collections.webops.encryption.plugins.module_utils._engine.results import ENCRYPT_COUNTS, ROTATE_COUNTS
+from ansible_collections.webops.encryption.plugins.module_utils._engine.results import ENCRYPT_COUNTS, ROTATE_COUNTS, count_value
 
 _SEAL = object()
 
@@ -29,6 +29,8 @@ class Job:
 
     categories = ()
     opened = None
+    # Whether the columns of the result name their keyed_by (a key family's do).
+    keyed_by_result = False
 
     def __init__(self, target):
         self.target = target
@@ -224,3 +226,81 @@ class ScanJob:
             if has_unknown:
                 unknown.append(index)
         return [], counts, unknown, needed
+
+
+class FamilyUnverified(VerificationError):
+    """A value a family sealed did not read back; ``template`` (its message, ``%s.%s`` for the table
+    and column of the batch) is filled in by the runner, which knows the column (for_column)."""
+
+    def __init__(self, template):
+        super(FamilyUnverified, self).__init__(template)
+        self.template = template
+
+    def for_column(self, spec):
+        return VerificationError(self.template % (spec.table, spec.column))
+
+
+class FamilyScanJob:
+    """The scan of the columns of a key family (an object with ``names``, ``classify``, ``seal`` and
+    ``reads_back``, such as secret_key.DerivedKeyring): counts per key name and the values no key
+    opens, by the family's own decoding. A family's values are whole column values."""
+
+    def __init__(self, family, rewrite):
+        self.family = family
+        self.rewrite = frozenset(rewrite)
+
+    def process(self, values, _json_pattern):
+        counts = {"values": len(values), "rows_to_write": 0, "empty": 0, "plaintext": 0, "unknown": 0}
+        for name in self.family.names:
+            counts[name] = 0
+        unknown = []
+        for index, value in enumerate(values):
+            classified = self.family.classify(value)
+            # The counts per key name sit beside the others (pooled_scan takes them apart).
+            count_value(classified, index, counts, counts, unknown)
+            if classified[1] in self.rewrite:
+                counts["rows_to_write"] += 1
+        # A rewritten value holds the same plaintext as the one it replaces: it needs no wider column.
+        return [], counts, unknown, 0
+
+
+class FamilyRotateJob:
+    """Re-encrypt, under the family's key named ``target``, every value another key of the family
+    opens; each new value is read back as the application will before its batch is written."""
+
+    categories = RotateJob.categories
+    result_fields = ROTATE_COUNTS
+    keyed_by_result = True
+
+    def __init__(self, family, target):
+        self.family = family
+        self.target = target
+
+    def _classify(self, value):
+        """(category, plaintext to re-encrypt or None) for one stored value."""
+        kind, name, plaintext = self.family.classify(value)
+        if kind != fernet_utils.KEY:
+            return kind, None
+        if name == self.target:
+            return "already_current", None
+        return "rotated", plaintext
+
+    def process(self, values, _json_pattern):
+        counts = dict.fromkeys(self.categories, 0)
+        writes, unknown = [], []
+        family, target = self.family, self.target
+        for index, value in enumerate(values):
+            category, plaintext = self._classify(value)
+            counts[category] += 1
+            if category == "unknown":
+                unknown.append(index)
+            elif category == "rotated":
+                stored = family.seal(target, plaintext)
+                if not family.reads_back(target, stored, plaintext):
+                    raise FamilyUnverified(family.unverified)
+                writes.append((index, stored))
+        return writes, counts, unknown, 0
+
+    def written_categories(self, stored, _json_search=None):
+        category, plaintext = self._classify(stored)
+        return [category] if plaintext is not None else []

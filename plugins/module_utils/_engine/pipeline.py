@@ -25,8 +25,10 @@ except ImportError:  # pragma: no cover
 
 from ansible_collections.webops.encryption.plugins.module_utils._engine.arguments import prepare
 from ansible_collections.webops.encryption.plugins.module_utils._engine.errors import ColumnTooNarrow, EngineError, VerificationError
+from ansible_collections.webops.encryption.plugins.module_utils._engine.jobs import FamilyUnverified
 from ansible_collections.webops.encryption.plugins.module_utils._engine.results import column_result, note_id
 from ansible_collections.webops.encryption.plugins.module_utils._engine.scan import pooled_scan, widen_columns, width_problems
+from ansible_collections.webops.encryption.plugins.module_utils.columns import KEYED_BY_ENCRYPTION_KEY
 
 MIN_CHUNK = 50
 # How long a worker may take over one chunk before the run gives up (it is milliseconds normally).
@@ -114,7 +116,11 @@ class Runner:
             pattern = spec.json_re.pattern if spec.is_json else None
             for rows in db.iter_batches(spec, info, batch_size):
                 values = [row[1] for row in rows]
-                pending.append((position, [row[0] for row in rows], values, self.submit(name, values, pattern)))
+                try:
+                    handle = self.submit(name, values, pattern)
+                except FamilyUnverified as exc:  # inline (workers == 1): the job ran here
+                    raise exc.for_column(spec)
+                pending.append((position, [row[0] for row in rows], values, handle))
                 if len(pending) > BATCHES_AHEAD:
                     yield self._collected(prepared, pending.popleft())
         while pending:
@@ -124,6 +130,8 @@ class Runner:
         position, pks, values, handle = item
         try:
             return position, pks, values, self.collect(handle)
+        except FamilyUnverified as exc:
+            raise exc.for_column(prepared[position][0])
         except VerificationError as exc:
             raise VerificationError("%s in %s: that batch was not written (batches before it are complete and every row "
                                     "still opens with one of the keys); do not drop any key, and report this"
@@ -141,13 +149,13 @@ class RunSettings:
     """What run() is to do: the scan and write jobs, ``check_tallies(tallies)`` (raises to refuse
     the scan's findings), ``scan_counts(tally)`` (a column's result in check mode), and the run's
     knobs. ``widened``: a list to widen too-narrow columns (before the write pass) and record them
-    in; None refuses them."""
+    in; None refuses them. ``keyed_by``: the columns of ``specs`` the run works on (those keyed by it)."""
 
     __slots__ = ("scan_job", "write_job", "check_tallies", "scan_counts", "batch_size", "workers", "check_mode",
-                 "progress", "scan_progress", "widened")
+                 "progress", "scan_progress", "widened", "keyed_by")
 
     def __init__(self, scan_job, write_job, check_tallies, scan_counts, batch_size, workers, check_mode=False,
-                 progress=None, scan_progress=None, widened=None):
+                 progress=None, scan_progress=None, widened=None, keyed_by=KEYED_BY_ENCRYPTION_KEY):
         self.scan_job = scan_job
         self.write_job = write_job
         self.check_tallies = check_tallies
@@ -158,6 +166,7 @@ class RunSettings:
         self.progress = progress
         self.scan_progress = scan_progress
         self.widened = widened
+        self.keyed_by = keyed_by
 
 
 def run(db, specs, settings):
@@ -166,7 +175,7 @@ def run(db, specs, settings):
     scan_job, write_job, batch_size, check_mode = settings.scan_job, settings.write_job, settings.batch_size, settings.check_mode
     scan_progress, widened = settings.scan_progress, settings.widened
     with db.lock():
-        prepared = prepare(db, specs)
+        prepared = prepare(db, specs, settings.keyed_by)
         runner = Runner({"scan": scan_job, "write": write_job}, settings.workers)
         try:
             # Counting the rows first costs one query per column; only a progress report needs it.
@@ -184,7 +193,8 @@ def run(db, specs, settings):
             if check_mode:
                 return [settings.scan_counts(tally) for tally in tallies]
             written = write_pass(db, prepared, runner, batch_size, settings.progress, [tally.rows for tally in tallies])
-            return [column_result(spec, counts, write_job.result_fields) for (spec, _info), counts in zip(prepared, written)]
+            return [column_result(spec, counts, write_job.result_fields, write_job.keyed_by_result)
+                    for (spec, _info), counts in zip(prepared, written)]
         finally:
             runner.close()
 

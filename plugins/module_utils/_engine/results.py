@@ -10,6 +10,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.webops.encryption.plugins.module_utils import fernet as fernet_utils
+
 # The counts of each result's columns[] entries and totals, in order.
 ROTATE_COUNTS = ("rows", "total", "already_current", "rotated", "plaintext", "encrypted_plaintext", "empty", "unknown",
                  "rows_written", "conflicts")
@@ -34,8 +36,26 @@ def note_id(ids, pk):
         ids.append(pk)
 
 
-def column_result(spec, counts, order):
+def count_value(classified, pk, counts, by_key, unknown_ids):
+    """Count one value classified as fernet.Keyring.classify does: under the key that opens it
+    (``by_key``), or as empty, plaintext or unknown (``pk`` noted in ``unknown_ids``)."""
+    kind, name, _plaintext = classified
+    if kind == fernet_utils.KEY:
+        by_key[name] += 1
+    elif kind == fernet_utils.EMPTY:
+        counts["empty"] += 1
+    elif kind == fernet_utils.PLAINTEXT:
+        counts["plaintext"] += 1
+    else:
+        counts["unknown"] += 1
+        note_id(unknown_ids, pk)
+
+
+def column_result(spec, counts, order, keyed_by=False):
+    """A column's entry of a result: table, column (then keyed_by, when asked), the counts in ``order``, unknown_ids."""
     result = {"table": spec.table, "column": spec.column}
+    if keyed_by:
+        result["keyed_by"] = spec.keyed_by
     for field in order:
         result[field] = counts[field]
     result["unknown_ids"] = list(counts.get("unknown_ids", ()))
