@@ -153,6 +153,14 @@ database:
   description: The database worked on, as its URL with only the password replaced by C(***).
   returned: always
   type: str
+too_narrow:
+  description:
+    - When a column is too narrow for the new secret an unreadable value would be replaced with
+      (C(on_lost=new_secret)), C(table), C(column), C(data_type), C(max_length), C(needed) and the
+      C(fix) SQL. Nothing is written; run the C(fix), then this module again.
+  returned: failure
+  type: list
+  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -160,6 +168,14 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.webops.encryption.plugins.module_utils import engine
 from ansible_collections.webops.encryption.plugins.module_utils.connection import (
     CONNECTION_REQUIRED_ONE_OF, CURRENT_KEY_NAME, OLD_KEY_NAME, DatabaseTask, connection_argument_spec)
+
+
+def message(exc):
+    """An engine error's message in this module's options. This module widens no column: a column
+    too narrow for the new secrets it would write is fixed by the ALTER TABLE the finding names."""
+    if isinstance(exc, engine.ColumnTooNarrow):
+        return exc.finding
+    return str(exc)
 
 
 def main():
@@ -178,7 +194,7 @@ def main():
     confirmed = params["confirm"] and not module.check_mode
     result = task.run(lambda db, specs: engine.purge_unreadable(
         db, specs, key, params["export_path"], check_mode=not confirmed, batch_size=params["batch_size"], other_keys=other_keys),
-        key_fingerprint=key.fingerprint)
+        messages=message, key_fingerprint=key.fingerprint)
     result["confirmed"] = confirmed
     if not confirmed and not module.check_mode:
         # A report: nothing was written, so nothing changed.

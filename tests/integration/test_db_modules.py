@@ -11,6 +11,8 @@ __metaclass__ = type
 import os
 import stat
 
+from cryptography.fernet import Fernet
+
 from support import webops_db
 from support.ansible_runs import run_tasks, write_env
 from support.engine_api import plaintexts, readable_values, seeded
@@ -127,3 +129,32 @@ def test_module_errors_are_clear_and_write_nothing(pg_url, tmp_path):
     assert "fail_on_keys names old" in results["unknown key name"]["msg"]
     assert results["old data left"]["totals"]["by_key"]["old"] == 0 and not results["old data left"].get("failed")
     assert old not in proc.stdout + proc.stderr
+
+
+def test_recover_names_the_fix_for_a_column_too_narrow_for_a_new_secret(pg_url, tmp_path):
+    """fernet_recover replaces a lost webhook secret with a new one (a 64-character secret,
+    encrypted): a column too narrow for it is refused with the ALTER TABLE that fixes it, not with
+    an option only fernet_encrypt and fernet_rotate have."""
+    key = seeded(pg_url, users=3)
+    lost = Fernet(new_key().encode("ascii"))
+    with webops_db.Database(pg_url) as db:
+        ids = [row[0] for row in db.query("SELECT id FROM core_webhook")]
+        # Secrets under a key nobody holds, each token shorter than a new secret's.
+        for pk in ids:
+            db.execute("UPDATE core_webhook SET secret = ? WHERE id = ?", (lost.encrypt(b"lost %d" % pk).decode("ascii"), pk))
+        width = len(lost.encrypt(b"lost 1"))
+        db.execute("ALTER TABLE core_webhook ALTER COLUMN secret TYPE varchar(%d)" % width)
+        db.commit()
+    assert ids
+    raw = webops_db.raw_digest(pg_url)
+    env_file = write_env(tmp_path / ".env", DATABASE_URL=pg_url, ENCRYPTION_KEY=key)
+    tasks = [_task("recover", "fernet_recover", {"env_file": env_file, "export_path": str(tmp_path / "lost.jsonl"),
+                                                 "confirm": True}, ignore_errors=True)]
+    results, proc = run_tasks(tmp_path, tasks, {})
+    assert webops_db.raw_digest(pg_url) == raw
+    recover = results["recover"]
+    assert recover.get("failed"), recover
+    assert [(d["table"], d["column"]) for d in recover["too_narrow"]] == [("core_webhook", "secret")]
+    assert "core_webhook.secret is varchar(%d)" % width in recover["msg"], recover["msg"]
+    assert "ALTER TABLE" in recover["msg"] and "widen_columns" not in recover["msg"], recover["msg"]
+    assert key not in proc.stdout + proc.stderr
