@@ -183,9 +183,11 @@ class Custody:
     """The key-related view and edits of one vars mapping (pure Python)."""
 
     def __init__(self, data, prefix, key_type="fernet"):
+        # A templated prefix arrives tagged; the vars written back must hold plain names.
+        prefix = native(prefix)
         self.data = data
         self.prefix = prefix
-        self.key_type = key_type
+        self.key_type = native(key_type)
         self.current = prefix
         self.next = prefix + "_next"
         self.history = prefix + "_history"

@@ -12,6 +12,7 @@ import os
 import stat
 
 import pytest
+import yaml
 
 from ansible_collections.webops.encryption.plugins.module_utils import secret_key
 from ansible_collections.webops.encryption.plugins.plugin_utils._custody import (
@@ -252,3 +253,16 @@ def current_umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+class _TemplatedText(str):
+    """A str subclass, as templating hands a module argument over: YAML's safe dumper refuses it."""
+
+
+def test_a_templated_prefix_writes_plain_variable_names():
+    pending = secret_key.generate()
+    # No current key yet: promoting names it after the prefix.
+    escrow = Custody({"webops_secret_key_next": pending}, _TemplatedText("webops_secret_key"), _TemplatedText("secret_key"))
+    escrow.promote("routine", None, NOW)
+    assert all(type(name) is str for name in escrow.data)
+    assert yaml.safe_load(yaml.safe_dump(escrow.data))["webops_secret_key"] == pending
