@@ -126,6 +126,9 @@ def test_no_given_secret_appears_when_the_secret_key_rotation_fails_after_any_st
     lost only as the result of a check made now; the same command then finishes the job."""
     values, needles, _new_key = secret_extra_vars(site, site.database_url)
     values["env"] = ENV
+    # An extra variable wins over the value a role hands the custody escrow: here that is the escrowed
+    # new SECRET_KEY, so the run keeps working with it.
+    values["webops_custody_key"] = values["webops_secret_key_next"]
     needles.add_plaintext("fingerprint of the weak old SECRET_KEY",
                           "sha256:" + hashlib.sha256(HOSTS_SECRET_KEY.encode("utf-8")).hexdigest()[:16])
     for step in sorted(SECRET_KEY_STEP_END):

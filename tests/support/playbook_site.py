@@ -50,10 +50,10 @@ ROTATION_STEP_END = {
 # where no unit is managed).
 SECRET_KEY_STEP_END = {
     1: "Check the database answers and every sensitive configuration value opens with a known SECRET_KEY",
-    2: "Escrow the SECRET_KEY in the environment's vault file",
+    2: "Escrow the key in the environment's vault file",
     3: "Verify no configuration value is left under the old SECRET_KEY",
     4: "Find copies of the .env that may hold a retired SECRET_KEY (backups of earlier edits)",
-    5: "Record the new SECRET_KEY as the environment's current one",
+    5: "Record the new key as the environment's current key",
 }
 
 
