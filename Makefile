@@ -40,7 +40,7 @@ APT_HARDENING := $(APT_DB) strace
 APT_MOLECULE := podman runc debootstrap debian-archive-keyring
 
 # Time limits (minutes) per stage: a hung stage fails alone instead of eating CI's budget.
-# Integration and hardening take about 40 min each on an idle 2-core machine (side by side, one
+# Integration and hardening take 28 to 41 min each on an idle 2-core machine (side by side, one
 # lane each); 75 keeps that under 60 % of the limit, and leaves room when the machine is shared.
 LIMIT_LINT := 10
 LIMIT_SANITY := 15
