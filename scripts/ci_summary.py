@@ -53,7 +53,7 @@ def matrix_lines(stage_outcomes: dict[str, str], junit: dict[str, tuple[int, int
     if len(minors) < 2:
         return []
     lines = []
-    runs_passed = runs_failed = 0
+    runs_passed = runs_failed = runs_not_run = 0
     for minor in sorted(minors, key=lambda text: [int(part) if part.isdigit() else -1 for part in text.split('.')]):
         parts = []
         for stage in MATRIX_STAGES:
@@ -66,10 +66,13 @@ def matrix_lines(stage_outcomes: dict[str, str], junit: dict[str, tuple[int, int
                 parts.append(f'{stage} {outcome}')
             if outcome == 'passed':
                 runs_passed += 1
+            elif outcome == 'not run':
+                runs_not_run += 1
             else:
                 runs_failed += 1
         lines.append(f'ansible-core {minor}: ' + '; '.join(parts))
-    lines.append(f'ansible-core matrix: {len(minors)} versions, {runs_passed} runs passed, {runs_failed} failed or not run')
+    lines.append(f'ansible-core matrix: {len(minors)} versions, {runs_passed} runs passed, {runs_failed} failed, '
+                 f'{runs_not_run} not run')
     return lines
 
 
