@@ -161,6 +161,28 @@ def test_a_routine_rotation_escrows_a_secret_key_the_vault_lacks_and_refuses_hos
     assert site.vault_data()["webops_encryption_key"] == key
 
 
+def test_rotate_secret_key_escrows_the_hosts_quoted_secret_key_the_vault_lacks_then_rotates_it(set_up_site, sqlite_url):
+    site = set_up_site(GoodSite, sqlite_url)
+    vault = site.vault_data()
+    del vault["webops_secret_key"], vault["webops_secret_key_created"]
+    site.write_vault(ENV, vault)
+    # Quoted, as an operator may write it: the key is what the application reads, without the quotes.
+    set_host_secret_key(site, site.hosts[0], '"%s"' % GOOD_SECRET_KEY)
+    lines_before = len(site.log_lines())
+
+    result = run(site, "rotate_secret_key.yml")
+    assert result.returncode == 0, output_of(result)
+    vault = site.vault_data()
+    new = vault["webops_secret_key"]
+    assert new != GOOD_SECRET_KEY and [entry["key"] for entry in vault["webops_secret_key_history"]] == [GOOD_SECRET_KEY]
+    assert site.env_values(site.hosts[0])["SECRET_KEY"] == new
+    assert webops_db.open_config(sqlite_url, [new]) == dict((n, (0, t)) for n, t in PLAINTEXTS.items())
+    # Escrowed as the current key in step 1, before the new key was escrowed as next.
+    escrowed = [line["fingerprints"] for line in site.log_lines()[lines_before:] if line["operation"] == "escrow_secret_key"]
+    assert escrowed and set(map(str, escrowed)) == {str({"current": fp(GOOD_SECRET_KEY)}), str({"next": fp(new)})}
+    assert escrowed.index({"current": fp(GOOD_SECRET_KEY)}) < escrowed.index({"next": fp(new)})
+
+
 def test_a_compromise_rotation_refuses_a_bad_secret_key_setup_in_step_1_before_any_key_changes(set_up_site, sqlite_url):
     site = set_up_site(GoodSite, sqlite_url)
     # A configuration value no known SECRET_KEY opens: the SECRET_KEY rotation cannot be done.
