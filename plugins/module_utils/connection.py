@@ -83,7 +83,7 @@ class DatabaseTask:
             module.fail_json(msg="no database: give database_url, or env_file whose DATABASE_URL is set (%s has none)"
                              % params["env_file"])
         self._mask_url()
-        if self.url.split(":", 1)[0].lower().startswith("postgres") and not db_utils.HAS_PSYCOPG:
+        if self.url.split(":", 1)[0].lower().startswith("postgres") and not db_utils.has_psycopg():
             module.fail_json(msg=missing_library(db_utils.PSYCOPG_LIBRARY, "python3-psycopg2"), exception=db_utils.PSYCOPG_IMPORT_ERROR)
         try:
             self.specs = columns_utils.resolve(params["profile"], params["columns"])

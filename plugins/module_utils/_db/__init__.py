@@ -28,23 +28,6 @@ __metaclass__ = type
 
 import traceback
 
-try:
-    import psycopg
-    PSYCOPG_IMPORT_ERROR = None
-except ImportError:
-    psycopg = None
-    PSYCOPG_IMPORT_ERROR = traceback.format_exc()
-
-if psycopg is None:
-    try:
-        import psycopg2
-    except ImportError:
-        psycopg2 = None
-    else:
-        PSYCOPG_IMPORT_ERROR = None
-else:
-    psycopg2 = None
-
 from ansible_collections.webops.encryption.plugins.module_utils._db._adapter import (
     TOKEN_MARK, Adapter, ColumnInfo, DiscoveryTable, plain_name)
 from ansible_collections.webops.encryption.plugins.module_utils._db._postgres import (
@@ -56,13 +39,44 @@ from ansible_collections.webops.encryption.plugins.module_utils._db._urls import
     describe_url, refuse_unencoded, url_passwords)
 from ansible_collections.webops.encryption.plugins.module_utils._errors import DatabaseError, LockHeld
 
-HAS_PSYCOPG = psycopg is not None or psycopg2 is not None
+# The drivers are imported on the first PostgreSQL connection, not with this package: an import of
+# psycopg costs a database module's process about 0.2 s, which a SQLite database never needs.
+# None: not installed. Tests set these names to pick a driver.
+_NOT_LOADED = object()
+psycopg = psycopg2 = _NOT_LOADED
+PSYCOPG_IMPORT_ERROR = None
 # The name missing_required_lib() shows, and what to install.
 PSYCOPG_LIBRARY = "psycopg (3) or psycopg2"
 
-__all__ = ["connect", "Adapter", "ColumnInfo", "DiscoveryTable", "SQLiteAdapter", "PostgresAdapter", "PsycopgAdapter",
-           "Psycopg2Adapter", "DatabaseError", "LockHeld", "describe_url", "url_passwords", "array_literal", "plain_name",
-           "TOKEN_MARK", "ADVISORY_LOCK_ID", "WIDEN_LOCK_TIMEOUT", "HAS_PSYCOPG", "PSYCOPG_LIBRARY", "PSYCOPG_IMPORT_ERROR"]
+__all__ = ["connect", "has_psycopg", "Adapter", "ColumnInfo", "DiscoveryTable", "SQLiteAdapter", "PostgresAdapter",
+           "PsycopgAdapter", "Psycopg2Adapter", "DatabaseError", "LockHeld", "describe_url", "url_passwords", "array_literal",
+           "plain_name", "TOKEN_MARK", "ADVISORY_LOCK_ID", "WIDEN_LOCK_TIMEOUT", "PSYCOPG_LIBRARY", "PSYCOPG_IMPORT_ERROR"]
+
+
+def _load_drivers():
+    """Import psycopg 3, or psycopg2 when psycopg 3 is missing, once; PSYCOPG_IMPORT_ERROR keeps why neither loads."""
+    global psycopg, psycopg2, PSYCOPG_IMPORT_ERROR
+    if psycopg is _NOT_LOADED:
+        try:
+            import psycopg as driver
+        except ImportError:
+            driver = None
+            PSYCOPG_IMPORT_ERROR = traceback.format_exc()
+        psycopg = driver
+    if psycopg is None and psycopg2 is _NOT_LOADED:
+        try:
+            import psycopg2 as driver
+        except ImportError:
+            driver = None
+        psycopg2 = driver
+    if psycopg is not None or psycopg2 is not None:
+        PSYCOPG_IMPORT_ERROR = None
+
+
+def has_psycopg():
+    """Whether a PostgreSQL driver loads (psycopg 3 or psycopg2); imports it the first time."""
+    _load_drivers()
+    return psycopg is not None or psycopg2 is not None
 
 
 def connect(url, connect_timeout=10):
@@ -75,6 +89,7 @@ def connect(url, connect_timeout=10):
         return SQLiteAdapter(url, connect_timeout=connect_timeout)
     if scheme in ("postgresql", "postgres", "pgsql"):
         refuse_unencoded(url)
+        _load_drivers()
         if psycopg is not None:
             return PsycopgAdapter(url, psycopg, connect_timeout, WIDEN_LOCK_TIMEOUT)
         if psycopg2 is not None:
