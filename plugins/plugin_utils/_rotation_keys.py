@@ -18,11 +18,7 @@ FAMILIES = (ENCRYPTION_KEY, SECRET_KEY)
 
 
 def _unique(values):
-    seen = []
-    for value in values:
-        if value not in seen:
-            seen.append(value)
-    return seen
+    return list(dict.fromkeys(values))
 
 
 def _host_line(hosts, family):
