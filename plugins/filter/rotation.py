@@ -19,10 +19,7 @@ def rotation_keys(hosts, family, environment, vault="", next_key=""):
         raise AnsibleFilterError("rotation_keys: give each host's keys ({host: {current, old}} or {host: key id}), the key "
                                  "family (%s), the environment, and the vault's current and next key ids"
                                  % " or ".join(_rotation_keys.FAMILIES))
-    # A family with one slot per host (SECRET_KEY) may give each host's key id alone.
-    host_keys = dict((to_native(host), dict((name, to_native(value or "")) for name, value in keys.items())
-                      if isinstance(keys, dict) else {"current": to_native(keys or "")}) for host, keys in hosts.items())
-    return _rotation_keys.rotation_keys(family, to_native(environment), host_keys, to_native(vault or ""), to_native(next_key or ""))
+    return _rotation_keys.rotation_keys(family, to_native(environment), hosts, vault, next_key)
 
 
 class FilterModule(object):

@@ -88,11 +88,13 @@ def _secret_key(environment, hosts, vault, next_key):
 
 def rotation_keys(family, environment, hosts, vault, next_key):
     """``hosts``: each host's keys as its .env holds them, ``{host: {"current": id, "old": id or ""}}``
-    (OLD_ENCRYPTION_KEY for ENCRYPTION_KEY; SECRET_KEY has no old slot). ``vault`` and ``next_key``:
+    (OLD_ENCRYPTION_KEY for ENCRYPTION_KEY), or ``{host: id}`` (SECRET_KEY has no old slot). ``vault`` and ``next_key``:
     the vault's current and next key, by the same kind of id, "" when it has none. Returns ``old``,
     ``new`` ("" before a rotation has one), ``resuming``, ``hosts_done`` (hosts that already hold only
     the new key) and ``refusal`` ("" when the rotation may go on, else the message that stops it)."""
     if family not in FAMILIES:
         raise ValueError("unknown key family %r (one of %s)" % (family, ", ".join(FAMILIES)))
-    hosts = dict((host, {"current": keys.get("current") or "", "old": keys.get("old") or ""}) for host, keys in hosts.items())
-    return (_encryption_key if family == ENCRYPTION_KEY else _secret_key)(environment, hosts, vault or "", next_key or "")
+    # A family with one slot per host (SECRET_KEY) may give each host's key id alone.
+    hosts = dict((str(host), {"current": str(keys.get("current") or ""), "old": str(keys.get("old") or "")}
+                  if isinstance(keys, dict) else {"current": str(keys or ""), "old": ""}) for host, keys in hosts.items())
+    return (_encryption_key if family == ENCRYPTION_KEY else _secret_key)(environment, hosts, str(vault or ""), str(next_key or ""))
