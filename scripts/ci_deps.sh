@@ -58,11 +58,18 @@ install_apt() {
     fi
 }
 
-# pick_python MINIMUM: the first Python >= MINIMUM (e.g. 3.11) with venv, from $PYTHON, PATH
-# or pyenv (whose shims are not global here: each version is called by its own name).
+# pick_python MINIMUM: the first Python >= MINIMUM (e.g. 3.11) with venv, from $PYTHON, then by
+# version from /usr/bin or PATH, then pyenv (whose shims are not global here: each version is
+# called by its own name). The distribution's build of a version comes before any other: Debian
+# builds it with PGO and LTO, pyenv by default without; playbook runs took 0.87 of the CPU time
+# under Debian's 3.11 that they took under pyenv's (contributor guide).
 pick_python() {
     local minimum="$1" candidate version
-    local -a candidates=("${PYTHON:-}" python3.11 python3.12 python3.13 python3)
+    local -a candidates=("${PYTHON:-}")
+    for version in 3.11 3.12 3.13; do
+        candidates+=("/usr/bin/python$version" "python$version")
+    done
+    candidates+=(/usr/bin/python3 python3)
     local pyenv_versions="${PYENV_ROOT:-$HOME/.pyenv}/versions"
     while read -r version; do
         candidates+=("$pyenv_versions/$version/bin/python${version%.*}")
@@ -70,7 +77,7 @@ pick_python() {
     for candidate in "${candidates[@]}"; do
         [ -n "$candidate" ] || continue
         if command -v "$candidate" >/dev/null 2>&1 &&
-            "$candidate" -c 'import sys, venv; sys.exit(sys.version_info[:2] < tuple(map(int, sys.argv[1].split("."))))' \
+            "$candidate" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info[:2] < tuple(map(int, sys.argv[1].split("."))))' \
                 "$minimum" 2>/dev/null; then
             command -v "$candidate"
             return 0
@@ -108,17 +115,14 @@ install_venv() {
         return 0
     fi
     if [ ! -x "$VENV/bin/python" ]; then
+        # Debian's python3 (3.11 on Debian 12) makes venvs only with python3-venv (its ensurepip).
+        if [ "$(id -u)" -eq 0 ] && command -v dpkg-query >/dev/null 2>&1; then
+            install_apt python3 python3-venv
+        fi
         for minimum in $minimums; do
             python="$(pick_python "$minimum")" && break
         done
-        if [ -z "$python" ]; then
-            # Debian 12's python3 is 3.11; it needs python3-venv for `python3 -m venv`.
-            install_apt python3 python3-venv
-            for minimum in $minimums; do
-                python="$(pick_python "$minimum")" && break
-            done
-            [ -n "$python" ] || { echo "ci_deps: no Python >= ${minimums##* } with venv found" >&2; exit 1; }
-        fi
+        [ -n "$python" ] || { echo "ci_deps: no Python >= ${minimums##* } with venv found" >&2; exit 1; }
         echo "ci_deps: creating $VENV with $python ($("$python" -V 2>&1))"
         "$python" -m venv "$VENV"
     fi
