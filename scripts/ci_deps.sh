@@ -122,7 +122,12 @@ install_venv() {
         for minimum in $minimums; do
             python="$(pick_python "$minimum")" && break
         done
-        [ -n "$python" ] || { echo "ci_deps: no Python >= ${minimums##* } with venv found" >&2; exit 1; }
+        if [ -z "$python" ]; then
+            # Not root: say which Debian packages to install.
+            command -v dpkg-query >/dev/null 2>&1 && install_apt python3 python3-venv
+            echo "ci_deps: no Python >= ${minimums##* } with venv found" >&2
+            exit 1
+        fi
         echo "ci_deps: creating $VENV with $python ($("$python" -V 2>&1))"
         "$python" -m venv "$VENV"
     fi
