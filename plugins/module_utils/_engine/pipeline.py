@@ -64,6 +64,10 @@ class Runner:
         self.jobs = jobs
         self.workers = workers
         self.pool = None
+        # Chunks handed to the pool and not collected yet (close() lets them come back).
+        self.in_flight = set()
+        # False once a worker died or hung: its chunk never comes back.
+        self.healthy = True
         if workers > 1:
             # Set before the fork: the workers inherit the keys, nothing secret is pickled.
             _STATE["jobs"] = jobs
@@ -74,8 +78,10 @@ class Runner:
             return [(0, self.jobs[name].process(values, json_pattern))], False
         # Chunks below a few dozen rows cost more to ship than to crunch.
         size = max(-(-len(values) // self.workers), MIN_CHUNK)
-        return [(start, self.pool.apply_async(_work, ((name, values[start:start + size], json_pattern),)))
-                for start in range(0, len(values), size)], True
+        parts = [(start, self.pool.apply_async(_work, ((name, values[start:start + size], json_pattern),)))
+                 for start in range(0, len(values), size)]
+        self.in_flight.update(result for _start, result in parts)
+        return parts, True
 
     def collect(self, handle):
         """Merge the chunks' (writes, counts, unknown_indexes, extra) with indexes made batch-relative."""
@@ -85,6 +91,7 @@ class Runner:
         writes, unknown, counts, extra = [], [], {}, 0
         for start, result in parts:
             part_writes, part_counts, part_unknown, part_extra = self._wait(result)
+            self.in_flight.discard(result)
             writes.extend((start + index, new) for index, new in part_writes)
             unknown.extend(start + index for index in part_unknown)
             for category, count in part_counts.items():
@@ -102,8 +109,10 @@ class Runner:
                 return result.get(WORKER_POLL)
             except multiprocessing.TimeoutError:
                 if set(process.pid for process in self.pool._pool) != workers:  # pylint: disable=protected-access
+                    self.healthy = False
                     raise EngineError("a worker process died; nothing of this batch was written")
                 if time.time() > deadline:
+                    self.healthy = False
                     raise EngineError("a worker process did not answer within %d s; nothing of this batch was written"
                                       % WORKER_TIMEOUT)
 
@@ -139,6 +148,18 @@ class Runner:
 
     def close(self):
         if self.pool is not None:
+            # A run that stops early (an error, a dropped connection) still has chunks in the
+            # workers. terminate() kills the workers, and one killed while it hands back a result
+            # holds the result queue's lock for good: terminate() then waits on that lock forever.
+            # So the chunks come back first (milliseconds), unless a worker died or hung.
+            for result in list(self.in_flight):
+                if not self.healthy:
+                    break
+                try:
+                    self._wait(result)
+                except Exception:  # pylint: disable=broad-exception-caught  # the run failed already; only draining
+                    pass
+            self.in_flight.clear()
             self.pool.terminate()
             self.pool.join()
             self.pool = None

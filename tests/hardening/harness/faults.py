@@ -85,6 +85,10 @@ class Child:
             out, err = self.proc.communicate(timeout=timeout)
         except ValueError:  # streams already closed after a kill
             out, err = "", ""
+        except subprocess.TimeoutExpired:
+            # A hung run fails its test alone: it must not hold its connections and locks for the rest.
+            self.kill()
+            raise AssertionError("the engine run did not end within %d s" % timeout)
         self.out += out or ""
         self.err += err or ""
         return self.proc.returncode
