@@ -1,13 +1,19 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, webops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Two runs of rotate_keys.yml (the second with -e reason=compromise), checked from the host, the
-vault file and the database."""
+"""Two rotations of rotate_keys.yml: the first interrupted twice (a failure after the .env write,
+then a SIGKILL mid-rotation) and finished by the same command, the second with -e reason=compromise.
+Checked from the snapshots taken between the runs, the host, the vault file and the database."""
 
 import hashlib
+import json
 
 from support import molecule_checks as mc
 from support import webops_db
+
+
+def _snapshot(name):
+    return json.loads(mc.state_file(name))
 
 
 def _keys():
@@ -18,6 +24,45 @@ def _keys():
     middle = [key for key in history if key not in (initial, current)]
     assert initial in history and len(middle) == 1 and len(set(history + [current])) == 3, history
     return current, middle[0], initial
+
+
+def test_the_failed_play_left_both_keys_and_rows_under_the_old_one(host):
+    initial = mc.initial_key()
+    after = _snapshot("after-fault.json")
+    upcoming = after["vault"]["next"]
+    assert upcoming and upcoming != initial.fingerprint
+    assert after["vault"]["current"] == initial.fingerprint
+    assert after["env"] == {"ENCRYPTION_KEY": upcoming, "OLD_ENCRYPTION_KEY": initial.fingerprint}
+    assert set(after["database"]) == {initial.fingerprint, "empty"}
+
+
+def test_the_kill_landed_mid_rotation(host):
+    initial = mc.initial_key()
+    upcoming = _snapshot("after-fault.json")["vault"]["next"]
+    after = _snapshot("after-kill.json")
+    # The run was stopped on the row the probe held (the last one it writes), not caught by a poll.
+    assert after["killed_with"]["blocked_on"].startswith(mc.LAST_WRITTEN_TABLE + " id=")
+    assert after["killed_with"]["old"] > 0 and after["killed_with"]["new"] > 0
+    assert after["killed_with"]["module_killed"], "no rotating module process was found on the host to kill"
+    # The killed run reused the escrowed key: no second new key appeared.
+    assert after["vault"] == {"current": initial.fingerprint, "next": upcoming}
+    assert after["env"] == {"ENCRYPTION_KEY": upcoming, "OLD_ENCRYPTION_KEY": initial.fingerprint}
+    assert after["database"].get(initial.fingerprint, 0) > 0 and after["database"].get(upcoming, 0) > 0
+    assert set(after["database"]) <= {initial.fingerprint, upcoming, "empty"}
+    # Offline rotation: the units were stopped before the first row changed key.
+    assert set(after["units"].values()) == {"inactive"}
+
+
+def test_the_same_command_finished_the_first_rotation_with_the_escrowed_key(host):
+    """Run 3 ended with the key run 1 escrowed everywhere, the old one gone, the units back up."""
+    _newest, middle, initial = _keys()
+    escrowed = _snapshot("after-fault.json")["vault"]["next"]
+    after = _snapshot("after-resume.json")
+    assert middle.fingerprint == escrowed
+    assert after["vault"] == {"current": escrowed, "next": None}
+    assert after["env"] == {"ENCRYPTION_KEY": escrowed}
+    assert set(after["database"]) == {escrowed, "empty"}
+    assert set(after["units"].values()) == {"active"}
 
 
 def test_env_holds_only_the_newest_key(host):
@@ -58,8 +103,9 @@ def test_each_unit_restarted_by_each_run_and_active(host):
         assert props["ActiveEnterTimestampMonotonic"] > before[service + ".service"] > 0
         events = mc.events(host, service)
         started = [e["fingerprint"] for e in events if e["event"] == "started"]
-        # Prepare started it under the initial key, each run restarted it under its new key (the
-        # compromise run twice: once for ENCRYPTION_KEY, once for SECRET_KEY).
+        # Prepare started it under the initial key, each rotation restarted it under its new key
+        # (the resumed one once, when it finished; the compromise run twice: once for
+        # ENCRYPTION_KEY, once for SECRET_KEY).
         assert started == [initial.fingerprint, middle.fingerprint, newest.fingerprint, newest.fingerprint]
         secret_keys = [e["secret_key_fingerprint"] for e in events if e["event"] == "started"]
         assert len(set(secret_keys[:3])) == 1 and secret_keys[3] != secret_keys[0]
