@@ -3,20 +3,14 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """How the worker pool stops. A run that fails mid-write still has chunks in the workers; killing
 a worker while it hands a result back leaves the pool's result queue locked, and stopping the
-pool then waits forever. So close() lets the chunks in flight come back first, unless a worker
-died (its chunk never comes back)."""
+pool then waits forever. So close() lets the chunks in flight come back first."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-import signal
 import time
 
-import pytest
-
-from ansible_collections.webops.encryption.plugins.module_utils import engine
 from ansible_collections.webops.encryption.plugins.module_utils._engine.pipeline import MIN_CHUNK, Runner
 
 
@@ -42,15 +36,3 @@ def test_close_lets_the_chunks_in_flight_come_back_before_it_stops_the_workers()
     assert [result.get()[1] for _start, result in parts] == [{"values": 2 * MIN_CHUNK}] * 2
     assert runner.pool is None and not any(worker.is_alive() for worker in workers)
 
-
-def test_close_does_not_wait_for_chunks_once_a_worker_died():
-    runner = Runner({"write": SlowJob(120)}, 2)
-    handle = runner.submit("write", ["value"] * (4 * MIN_CHUNK), None)
-    workers = list(runner.pool._pool)  # pylint: disable=protected-access
-    os.kill(workers[0].pid, signal.SIGKILL)
-    with pytest.raises(engine.EngineError, match="a worker process died"):
-        runner.collect(handle)
-    runner.close()
-    # The surviving worker's chunk was stopped, not waited for.
-    assert not any(result.ready() for _start, result in handle[0])
-    assert runner.pool is None and not any(worker.is_alive() for worker in workers)
