@@ -35,4 +35,3 @@ def test_close_lets_the_chunks_in_flight_come_back_before_it_stops_the_workers()
     assert all(result.ready() and result.successful() for _start, result in parts)
     assert [result.get()[1] for _start, result in parts] == [{"values": 2 * MIN_CHUNK}] * 2
     assert runner.pool is None and not any(worker.is_alive() for worker in workers)
-
