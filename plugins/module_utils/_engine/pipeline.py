@@ -152,17 +152,20 @@ class Runner:
             # workers. terminate() kills the workers, and one killed while it hands back a result
             # holds the result queue's lock for good: terminate() then waits on that lock forever.
             # So the chunks come back first (milliseconds), unless a worker died or hung.
-            for result in list(self.in_flight):
-                if not self.healthy:
-                    break
-                try:
-                    self._wait(result)
-                except Exception:  # pylint: disable=broad-exception-caught  # the run failed already; only draining
-                    pass
-            self.in_flight.clear()
-            self.pool.terminate()
-            self.pool.join()
-            self.pool = None
+            try:
+                for result in list(self.in_flight):
+                    if not self.healthy:
+                        break
+                    try:
+                        self._wait(result)
+                    except Exception:  # pylint: disable=broad-exception-caught  # the run failed already; only draining
+                        pass
+            finally:
+                # Even when the wait is interrupted (Ctrl-C): no worker outlives the run.
+                self.in_flight.clear()
+                self.pool.terminate()
+                self.pool.join()
+                self.pool = None
         _STATE.clear()
 
 
